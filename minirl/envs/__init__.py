@@ -1,0 +1,21 @@
+"""Environments: the book's GridWorld and small test environments.
+
+Importing ``minirl`` registers them with gymnasium, so ``gymnasium.make`` and
+``minirl train --env`` find them by id. The entry points are strings, so a class is
+imported only when its environment is made.
+"""
+from gymnasium.envs.registration import register, registry
+
+
+def _register(env_id, entry_point, **kwargs):
+    if env_id not in registry:  # importing twice (reload, tests) must not warn
+        register(id=env_id, entry_point=entry_point, **kwargs)
+
+
+_register("minirl/GridWorld-v0", "minirl.envs.gridworld:GridWorld", max_episode_steps=100)
+_register("minirl/Identity-v0", "minirl.envs.testing:IdentityEnv")
+_register("minirl/Bandit-v0", "minirl.envs.testing:BanditEnv")
+_register("minirl/Chain-v0", "minirl.envs.testing:ChainEnv")
+_register("minirl/ContinuousIdentity-v0", "minirl.envs.testing:ContinuousIdentityEnv")
+_register("minirl/InfiniteHorizon-v0", "minirl.envs.testing:InfiniteHorizonEnv",
+          max_episode_steps=50)

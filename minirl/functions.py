@@ -1,0 +1,641 @@
+"""Differentiable ops: each a Function with ``forward`` and ``backward`` on ndarrays.
+
+Every op is written as the pair of formulas a reader would derive on paper: the value
+``y = f(x)`` and the vector-Jacobian product ``gx = gy * dy/dx``. Broadcasting is not
+handled here: the backward loop in ``core.py`` sums each gradient back to its input's
+shape. Ops never change the dtype of their inputs (float32 stays float32).
+"""
+import numpy as np
+
+from minirl import core
+from minirl.core import Function, Variable, as_variable
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "square", "sqrt",
+    "exp", "log", "tanh", "sigmoid", "relu",
+    "softmax", "log_softmax", "logsumexp",
+    "sum", "mean", "max", "min", "reshape", "transpose", "broadcast_to", "sum_to",
+    "matmul", "linear", "clip", "concat", "get_item",
+    "mean_squared_error", "huber_loss", "softmax_cross_entropy",
+]
+
+
+def _pair(x0, x1):
+    """Wrap a binary op's operands, giving a Python number the other side's dtype."""
+    if isinstance(x0, Variable):
+        return x0, as_variable(x1, dtype=x0.data.dtype)
+    x1 = as_variable(x1)
+    return as_variable(x0, dtype=x1.data.dtype), x1
+
+
+def _normalize_axis(axis, ndim):
+    """axis (None, int or tuple, negatives allowed) -> sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for an array of {ndim} dims")
+        out.append(a % ndim)
+    return tuple(sorted(out))
+
+
+def _expand_reduced(gy, x_shape, axis, keepdims):
+    """Give a reduction's gradient back the reduced axes, ready to broadcast to x."""
+    if keepdims or not x_shape:
+        return gy
+    axes = _normalize_axis(axis, len(x_shape))
+    shape = [1 if i in axes else n for i, n in enumerate(x_shape)]
+    return gy.reshape(shape)
+
+
+# --- arithmetic ---------------------------------------------------------------------
+class Add(Function):
+    def forward(self, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    def forward(self, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(Function):
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs[0].data, self.inputs[1].data
+        return gy * x1, gy * x0
+
+
+class Div(Function):
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs[0].data, self.inputs[1].data
+        gx0 = gy / x1
+        return gx0, -gx0 * x0 / x1
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """y = x ** c for a constant exponent c; dy/dx = c * x ** (c - 1)."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * (self.c * x ** (self.c - 1))
+
+
+def add(x0, x1):
+    return Add()(*_pair(x0, x1))
+
+
+def sub(x0, x1):
+    return Sub()(*_pair(x0, x1))
+
+
+def mul(x0, x1):
+    return Mul()(*_pair(x0, x1))
+
+
+def div(x0, x1):
+    return Div()(*_pair(x0, x1))
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def pow(x, c):
+    if isinstance(c, Variable):
+        raise TypeError("pow: the exponent must be a constant number, not a Variable")
+    x = as_variable(x)
+    return Pow(np.asarray(c, dtype=x.data.dtype) if isinstance(c, float) else c)(x)
+
+
+def square(x):
+    return pow(x, 2)
+
+
+def sqrt(x):
+    return pow(x, 0.5)
+
+
+# --- element-wise functions --------------------------------------------------------
+class Exp(Function):
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y  # d exp(x) = exp(x)
+
+
+class Log(Function):
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0].data
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)  # d tanh = 1 - tanh^2
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        # sigmoid(x) = (1 + tanh(x/2)) / 2: the same function, with no exp to overflow.
+        self.y = np.tanh(x * np.asarray(0.5, x.dtype)) * np.asarray(0.5, x.dtype) + \
+            np.asarray(0.5, x.dtype)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y * (1 - self.y)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        # max(x, 0) against an array of zeros, not the scalar 0: NumPy's vector loop
+        # wants both operands contiguous, and a broadcast scalar ran 3x slower here.
+        return np.maximum(x, np.zeros(x.shape, x.dtype))
+
+    def backward(self, gy):
+        # The gradient at exactly 0 is taken as 0, as PyTorch does.
+        return gy * (self.inputs[0].data > 0)
+
+
+def exp(x):
+    return Exp()(x)
+
+
+def log(x):
+    return Log()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def relu(x):
+    return ReLU()(x)
+
+
+# --- softmax family ----------------------------------------------------------------
+def _logsumexp(x, axis):
+    """log sum exp x, shifted by the max so that exp never overflows (keepdims)."""
+    m = x.max(axis=axis, keepdims=True)
+    return m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    """y_i = exp(x_i - max x) / sum_j exp(x_j - max x); gx = y * (gy - sum(gy * y))."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        self.y = e / e.sum(axis=self.axis, keepdims=True)
+        return self.y
+
+    def backward(self, gy):
+        y = self.y
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x); gx = gy - softmax(x) * sum(gy)."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        self.y = x - _logsumexp(x, self.axis)
+        return self.y
+
+    def backward(self, gy):
+        return gy - np.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+class LogSumExp(Function):
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.y = _logsumexp(x, self.axis)  # keepdims, for backward
+        return self.y if self.keepdims else np.squeeze(self.y, axis=self.axis)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        gy = _expand_reduced(gy, x.shape, self.axis, self.keepdims)
+        return gy * np.exp(x - self.y)  # d logsumexp / dx = softmax(x)
+
+
+def softmax(x, axis=-1):
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax(axis)(x)
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    return LogSumExp(axis, keepdims)(x)
+
+
+# --- reductions --------------------------------------------------------------------
+class Sum(Function):
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        _normalize_axis(self.axis, x.ndim)  # a bad axis is named before NumPy's error
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        shape = self.inputs[0].data.shape
+        return np.broadcast_to(_expand_reduced(gy, shape, self.axis, self.keepdims),
+                               shape)
+
+
+class Mean(Function):
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        axes = _normalize_axis(self.axis, x.ndim)
+        self.count = int(np.prod([x.shape[a] for a in axes]))
+        return x.mean(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        shape = self.inputs[0].data.shape
+        gy = _expand_reduced(gy, shape, self.axis, self.keepdims)
+        return np.broadcast_to(gy / np.asarray(self.count, gy.dtype), shape)
+
+
+class Max(Function):
+    """y = max over axis.
+
+    Ties share the gradient equally: if k elements tie for the max, each gets gy / k
+    (the subgradient PyTorch's ``amax`` uses), so the gradient's sum stays gy.
+    """
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        _normalize_axis(self.axis, x.ndim)
+        return x.max(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        y = _expand_reduced(self.output().data, x.shape, self.axis, self.keepdims)
+        gy = _expand_reduced(gy, x.shape, self.axis, self.keepdims)
+        mask = (x == y)
+        return gy * mask / mask.sum(axis=self.axis, keepdims=True).astype(gy.dtype)
+
+
+def sum(x, axis=None, keepdims=False):
+    return Sum(axis, keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean(axis, keepdims)(x)
+
+
+def max(x, axis=None, keepdims=False):
+    return Max(axis, keepdims)(x)
+
+
+def min(x, axis=None, keepdims=False):
+    return -max(-as_variable(x), axis, keepdims)
+
+
+# --- shapes ------------------------------------------------------------------------
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.inputs[0].data.shape)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes)
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return gy.transpose()
+        return gy.transpose(np.argsort(self.axes))  # the inverse permutation
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return core.sum_to(gy, self.inputs[0].data.shape)
+
+
+class SumTo(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return core.sum_to(x, self.shape)
+
+    def backward(self, gy):
+        return np.broadcast_to(gy, self.inputs[0].data.shape)
+
+
+def reshape(x, shape):
+    x = as_variable(x)
+    return x if x.shape == tuple(shape) else Reshape(shape)(x)
+
+
+def transpose(x, axes=None):
+    return Transpose(axes)(x)
+
+
+def broadcast_to(x, shape):
+    x = as_variable(x)
+    return x if x.shape == tuple(shape) else BroadcastTo(shape)(x)
+
+
+def sum_to(x, shape):
+    x = as_variable(x)
+    return x if x.shape == tuple(shape) else SumTo(shape)(x)
+
+
+# --- linear algebra ----------------------------------------------------------------
+class MatMul(Function):
+    """y = x @ W (NumPy's matmul rules); gx = gy @ W^T, gW = x^T @ gy."""
+
+    def forward(self, x, W):
+        return np.matmul(x, W)
+
+    def backward(self, gy):
+        x, W = self.inputs[0].data, self.inputs[1].data
+        # A 1-D operand is a row (x) or a column (W) vector to matmul: make it 2-D so
+        # one formula serves, then drop the axis again.
+        x2 = x[None, :] if x.ndim == 1 else x
+        W2 = W[:, None] if W.ndim == 1 else W
+        if W.ndim == 1:
+            gy = gy[..., None]
+        if x.ndim == 1:
+            gy = gy[..., None, :]
+        gx = gW = None
+        if self.needs_grad(0):
+            gx = np.matmul(gy, np.swapaxes(W2, -1, -2))
+            gx = gx[..., 0, :] if x.ndim == 1 else gx
+        if self.needs_grad(1):
+            gW = np.matmul(np.swapaxes(x2, -1, -2), gy)
+            gW = gW[..., 0] if W.ndim == 1 else gW
+        return gx, gW
+
+
+class Linear(Function):
+    """y = x @ W + b with W shaped (in, out): the affine layer, fused into one op.
+
+    gx = gy @ W^T, gW = x^T @ gy, gb = sum of gy over the batch.
+    """
+
+    def forward(self, x, W, b=None):
+        if W.ndim != 2 or (b is not None and b.shape != (W.shape[1],)):
+            raise ValueError("linear needs x (..., in), W (in, out) and b (out,)")
+        y = x @ W
+        if b is not None:
+            y += b  # in place: y is new, and this saves an allocation per layer
+        return y
+
+    def backward(self, gy):
+        x, W = self.inputs[0].data, self.inputs[1].data
+        gx = gy @ W.T if self.needs_grad(0) else None
+        if x.ndim > 2:  # a batch of batches: flatten the leading axes for gW
+            x, gy = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
+        gW = x.T @ gy
+        if len(self.inputs) == 2:
+            return gx, gW
+        return gx, gW, gy.sum(axis=0)
+
+
+def matmul(x, W):
+    return MatMul()(x, W)
+
+
+def linear(x, W, b=None):
+    """x @ W + b in one op; a shape that does not fit is named by Function.__call__."""
+    return Linear()(x, W) if b is None else Linear()(x, W, b)
+
+
+# --- selection ---------------------------------------------------------------------
+class Clip(Function):
+    """y = min(max(x, lo), hi); the gradient passes where lo <= x <= hi."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        inside = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return gy * inside
+
+
+class Concat(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        sizes = [x.data.shape[self.axis] for x in self.inputs]
+        return tuple(np.split(gy, np.cumsum(sizes)[:-1], axis=self.axis))
+
+
+def _is_basic_index(index):
+    """True for slices, ints, None and Ellipsis: indexing that never repeats an element."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer))
+               for p in parts)
+
+
+class GetItem(Function):
+    """y = x[index]. Backward scatters gy into zeros; repeated indices accumulate."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        gx = np.zeros(x.shape, dtype=gy.dtype)
+        if _is_basic_index(self.index):
+            gx[self.index] = gy  # a view: each element at most once
+        else:
+            np.add.at(gx, self.index, gy)  # x[[0, 0]] must give x[0] the gradient twice
+        return gx
+
+
+def clip(x, lo, hi):
+    return Clip(lo, hi)(x)
+
+
+def concat(xs, axis=0):
+    xs = list(xs)
+    if not xs:
+        raise ValueError("concat: needs at least one input")
+    return Concat(axis)(*xs)
+
+
+def get_item(x, index):
+    if isinstance(index, Variable):
+        index = index.data
+    if isinstance(index, list):
+        index = np.asarray(index)
+    if isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Variable) else
+                      np.asarray(i) if isinstance(i, list) else i for i in index)
+    return GetItem(index)(x)
+
+
+# --- losses ------------------------------------------------------------------------
+def _same_shape(op, x, t):
+    # Losses refuse to broadcast: a (32,) target against (32, 1) predictions would
+    # silently become a (32, 32) matrix of errors -- the classic TD-target bug.
+    if x.shape != t.shape:
+        raise ValueError(f"{op}: prediction shape {x.shape} and target shape {t.shape} "
+                         f"differ; reshape one so they match exactly")
+
+
+class MeanSquaredError(Function):
+    """L = mean((x - t)^2) over all N elements; gx = 2 (x - t) / N, gt = -gx."""
+
+    def forward(self, x, t):
+        self.diff = x - t
+        return np.mean(self.diff * self.diff)
+
+    def backward(self, gy):
+        gx = self.diff * (gy * 2 / self.diff.size)
+        return gx, (-gx if self.needs_grad(1) else None)
+
+
+class HuberLoss(Function):
+    """L = mean(h(x - t)), h(d) = d^2 / 2 if |d| <= delta else delta (|d| - delta / 2).
+
+    Quadratic near zero, linear beyond delta: the gradient of an outlier is clipped to
+    +-delta (Mnih et al. 2015 clip the TD error this way). gx = clip(d, -delta, delta) / N.
+    """
+
+    def __init__(self, delta):
+        self.delta = delta
+
+    def forward(self, x, t):
+        d = x - t
+        a = np.abs(d)
+        self.diff = d
+        quadratic = 0.5 * d * d
+        linear = self.delta * (a - 0.5 * self.delta)
+        return np.mean(np.where(a <= self.delta, quadratic, linear))
+
+    def backward(self, gy):
+        gx = np.clip(self.diff, -self.delta, self.delta) * (gy / self.diff.size)
+        gx = gx.astype(self.diff.dtype, copy=False)
+        return gx, (-gx if self.needs_grad(1) else None)
+
+
+class SoftmaxCrossEntropy(Function):
+    """L = -mean_n log softmax(x_n)[t_n], fused; gx = (softmax(x) - onehot(t)) / N."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def forward(self, x):
+        self.log_p = x - _logsumexp(x, axis=1)
+        n = x.shape[0]
+        return -self.log_p[np.arange(n), self.labels].mean()
+
+    def backward(self, gy):
+        n = self.log_p.shape[0]
+        gx = np.exp(self.log_p)
+        gx[np.arange(n), self.labels] -= 1
+        return gx * (gy / n)
+
+
+def mean_squared_error(x, t):
+    x, t = _pair(x, t)
+    _same_shape("mean_squared_error", x, t)
+    return MeanSquaredError()(x, t)
+
+
+def huber_loss(x, t, delta=1.0):
+    x, t = _pair(x, t)
+    _same_shape("huber_loss", x, t)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    return HuberLoss(delta)(x, t)
+
+
+def softmax_cross_entropy(x, labels):
+    """Cross-entropy of logits x (N, C) against integer labels (N,), batch-averaged."""
+    x = as_variable(x)
+    labels = np.asarray(labels.data if isinstance(labels, Variable) else labels)
+    if x.ndim != 2 or labels.shape != (x.shape[0],):
+        raise ValueError(f"softmax_cross_entropy: logits {x.shape} need labels of shape "
+                         f"({x.shape[0] if x.ndim else '?'},), got {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"softmax_cross_entropy: labels must be integers, got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= x.shape[1]):
+        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {x.shape[1]})")
+    return SoftmaxCrossEntropy(labels)(x)

@@ -1,0 +1,221 @@
+"""Every differentiable op: backprop against central differences (hypothesis over shapes).
+
+Each test builds random inputs of random shapes (broadcasting pairs, keepdims, negative
+axes, repeated indices) and calls ``gradient_check``, which compares the engine's
+gradient with (f(x + h) - f(x - h)) / 2h computed independently in float64.
+"""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minirl.functions as F
+from minirl import Variable
+from minirl.gradcheck import gradient_check
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+seeds = st.integers(0, 2**31 - 1)
+
+
+def rand(shape, seed, low=-2.0, high=2.0):
+    return np.random.default_rng(seed).uniform(low, high, shape)
+
+
+def away_from(x, points, margin=0.05):
+    """Nudge values off kinks (relu at 0, clip at its bounds) so differences are fair."""
+    for p in points:
+        close = np.abs(x - p) < margin
+        x = np.where(close, p + np.sign(x - p + 1e-12) * margin * 2, x)
+    return x
+
+
+@SETTINGS
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4), seeds,
+       st.sampled_from(["add", "sub", "mul", "div"]))
+def test_binary_ops_broadcast(shapes_pair, seed, op):
+    a_shape, b_shape = shapes_pair.input_shapes
+    a, b = rand(a_shape, seed), rand(b_shape, seed + 1)
+    if op == "div":
+        b = np.sign(b) * (np.abs(b) + 0.5)  # keep the divisor away from zero
+    fn = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y,
+          "mul": lambda x, y: x * y, "div": lambda x, y: x / y}[op]
+    gradient_check(fn, a, b)
+
+
+@SETTINGS
+@given(shapes, seeds, st.sampled_from(["exp", "tanh", "sigmoid", "relu", "neg", "square",
+                                       "log", "sqrt", "pow3"]))
+def test_elementwise(shape, seed, op):
+    x = rand(shape, seed)
+    if op in ("log", "sqrt"):
+        x = np.abs(x) + 0.5
+    if op == "relu":
+        x = away_from(x, [0.0])
+    fn = {"exp": F.exp, "tanh": F.tanh, "sigmoid": F.sigmoid, "relu": F.relu,
+          "neg": lambda v: -v, "square": F.square, "log": F.log, "sqrt": F.sqrt,
+          "pow3": lambda v: v ** 3}[op]
+    gradient_check(fn, x)
+
+
+@SETTINGS
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), seeds, st.data())
+def test_softmax_family(shape, seed, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = rand(shape, seed, -3, 3)
+    gradient_check(lambda v: F.softmax(v, axis=axis), x)
+    gradient_check(lambda v: F.log_softmax(v, axis=axis), x)
+    gradient_check(lambda v: F.logsumexp(v, axis=axis), x)
+
+
+@SETTINGS
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), seeds, st.data(),
+       st.booleans(), st.sampled_from(["sum", "mean", "max"]))
+def test_reductions(shape, seed, data, keepdims, op):
+    axis = data.draw(st.one_of(
+        st.none(), st.integers(-len(shape), len(shape) - 1),
+        st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple)))
+    # Distinct values: max's gradient is checked here away from ties (tested below).
+    x = np.random.default_rng(seed).permutation(np.prod(shape)).reshape(shape) * 0.1
+    fn = {"sum": F.sum, "mean": F.mean, "max": F.max}[op]
+    gradient_check(lambda v: fn(v, axis=axis, keepdims=keepdims), x)
+
+
+def test_max_ties_share_the_gradient_equally():
+    x = Variable(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]))
+    F.sum(F.max(x, axis=1)).backward()
+    np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_min_is_minus_max_of_minus():
+    x = np.array([[1.0, -3.0, 2.0]])
+    gradient_check(lambda v: F.min(v, axis=1), x)
+    assert F.min(Variable(x)).item() == -3.0
+
+
+@SETTINGS
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), seeds, st.data())
+def test_shape_ops(shape, seed, data):
+    x = rand(shape, seed)
+    perm = data.draw(st.permutations(range(len(shape))))
+    gradient_check(lambda v: F.transpose(v, perm), x)
+    gradient_check(lambda v: v.T, x)
+    gradient_check(lambda v: F.reshape(v, (-1,)), x)
+    gradient_check(lambda v: v.reshape(1, *shape), x)
+    big = (2,) + tuple(data.draw(st.sampled_from([1, n])) for n in shape)
+    target = tuple(max(a, b) for a, b in zip(big[1:], shape))
+    gradient_check(lambda v: F.broadcast_to(v, (2,) + target), x)
+    small = tuple(data.draw(st.sampled_from([1, n])) for n in shape)
+    gradient_check(lambda v: F.sum_to(v, small), x)
+
+
+@SETTINGS
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(0, 2), seeds)
+def test_matmul_and_linear(n, k, m, batch_dims, seed):
+    lead = (2,) * batch_dims
+    x, W, b = rand(lead + (n, k), seed), rand((k, m), seed + 1), rand((m,), seed + 2)
+    gradient_check(F.matmul, x, W)
+    gradient_check(F.matmul, x, rand(lead + (k, m), seed + 3))  # batched both sides
+    gradient_check(F.linear, x, W, b)
+    gradient_check(F.linear, x, W)
+    gradient_check(F.matmul, rand((k,), seed), W)               # vector @ matrix
+    gradient_check(F.matmul, x, rand((k,), seed))               # matrix @ vector
+    gradient_check(F.matmul, rand((k,), seed), rand((k,), seed + 1))
+
+
+@SETTINGS
+@given(shapes, seeds)
+def test_clip(shape, seed):
+    x = away_from(rand(shape, seed), [-0.5, 0.7])
+    gradient_check(lambda v: F.clip(v, -0.5, 0.7), x)
+
+
+@SETTINGS
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3), st.integers(1, 3), seeds,
+       st.data())
+def test_concat(shape, count, seed, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    xs = []
+    for i in range(count):
+        s = list(shape)
+        s[axis] = data.draw(st.integers(1, 3))
+        xs.append(rand(tuple(s), seed + i))
+    gradient_check(lambda *vs: F.concat(vs, axis=axis), *xs)
+
+
+@SETTINGS
+@given(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), seeds, st.data())
+def test_get_item_basic_and_fancy(shape, seed, data):
+    x = rand(shape, seed)
+    gradient_check(lambda v: v[0], x)
+    gradient_check(lambda v: v[..., -1:], x)
+    idx = np.array(data.draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=6)))
+    gradient_check(lambda v: v[idx], x)  # repeated indices included
+
+
+def test_get_item_repeated_indices_accumulate():
+    x = Variable(np.arange(4.0))
+    F.sum(x[np.array([0, 0, 3, 0])]).backward()
+    np.testing.assert_array_equal(x.grad, [3, 0, 0, 1])
+
+
+def test_get_item_q_of_s_a():
+    q = Variable(np.arange(6.0).reshape(3, 2))
+    a = np.array([1, 0, 1])
+    qa = q[np.arange(3), a]
+    np.testing.assert_array_equal(qa.data, [1, 2, 5])
+    F.sum(qa * np.array([1.0, 2.0, 3.0])).backward()
+    np.testing.assert_array_equal(q.grad, [[0, 1], [2, 0], [0, 3]])
+
+
+@SETTINGS
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), seeds,
+       st.floats(0.3, 2.0))
+def test_losses(shape, seed, delta):
+    x, t = rand(shape, seed, -3, 3), rand(shape, seed + 1, -3, 3)
+    x = np.where(np.abs(np.abs(x - t) - delta) < 0.05, x + 0.2, x)  # off the kink
+    gradient_check(F.mean_squared_error, x, t)
+    gradient_check(lambda a, b: F.huber_loss(a, b, delta=delta), x, t)
+
+
+@SETTINGS
+@given(st.integers(1, 5), st.integers(2, 5), seeds)
+def test_softmax_cross_entropy(n, c, seed):
+    x = rand((n, c), seed, -3, 3)
+    labels = np.random.default_rng(seed).integers(0, c, n)
+    gradient_check(lambda v: F.softmax_cross_entropy(v, labels), x)
+    # Against the unfused composition: -mean of log_softmax picked at the labels.
+    fused = F.softmax_cross_entropy(Variable(x), labels).item()
+    unfused = -F.mean(F.log_softmax(Variable(x), axis=1)[np.arange(n), labels]).item()
+    assert np.isclose(fused, unfused)
+
+
+def test_losses_have_closed_forms():
+    x, t = np.array([0.0, 1.0, 5.0]), np.array([0.5, 1.0, 1.0])
+    assert np.isclose(F.mean_squared_error(x, t).item(), (0.25 + 0 + 16) / 3)
+    # Huber, delta 1: 0.5 * 0.25 quadratic, 0, and 1 * (4 - 0.5) linear.
+    assert np.isclose(F.huber_loss(x, t).item(), (0.125 + 0 + 3.5) / 3)
+
+
+def test_softmax_and_log_softmax_stable_at_1000():
+    x = Variable(np.array([[1000.0, 0.0, -1000.0], [-1000.0, -1000.0, -1000.0]]))
+    p = F.softmax(x, axis=1).data
+    lp = F.log_softmax(x, axis=1).data
+    assert np.all(np.isfinite(p)) and np.all(np.isfinite(lp))
+    np.testing.assert_allclose(p[0], [1, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(lp[0], [0, -1000, -2000])
+    np.testing.assert_allclose(p[1], [1 / 3] * 3)
+    assert np.isfinite(F.softmax_cross_entropy(x, np.array([2, 0])).item())
+    s = F.sigmoid(Variable(np.array([-1000.0, 0.0, 1000.0]))).data
+    np.testing.assert_allclose(s, [0, 0.5, 1])
+
+
+def test_ops_keep_float32():
+    x = Variable(np.ones((2, 3), np.float32))
+    W = Variable(np.ones((3, 4), np.float32))
+    for y in (x * 2.5, 1.0 - x, x / 3, x ** 2, F.exp(x), F.sigmoid(x), F.softmax(x),
+              F.linear(x, W), F.mean(x), F.huber_loss(x, np.zeros((2, 3), np.float32))):
+        assert y.dtype == np.float32, y
+    F.sum(F.linear(x, W) * 0.5).backward()
+    assert x.grad.dtype == np.float32 and W.grad.dtype == np.float32
