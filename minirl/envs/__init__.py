@@ -4,6 +4,7 @@ Importing ``minirl`` registers them with gymnasium, so ``gymnasium.make`` and
 ``minirl train --env`` find them by id. The entry points are strings, so a class is
 imported only when its environment is made.
 """
+import gymnasium as gym
 from gymnasium.envs.registration import register, registry
 
 
@@ -19,3 +20,15 @@ _register("minirl/Chain-v0", "minirl.envs.testing:ChainEnv")
 _register("minirl/ContinuousIdentity-v0", "minirl.envs.testing:ContinuousIdentityEnv")
 _register("minirl/InfiniteHorizon-v0", "minirl.envs.testing:InfiniteHorizonEnv",
           max_episode_steps=50)
+
+
+def make_env(env, **kwargs):
+    """An env id -> ``gymnasium.make(id)`` (a clear ValueError if unknown); an Env passes."""
+    if isinstance(env, str):
+        try:
+            return gym.make(env, **kwargs)
+        except gym.error.Error as error:
+            raise ValueError(f"cannot make environment {env!r}: {error}") from None
+    if not isinstance(env, gym.Env):
+        raise TypeError(f"env must be a gymnasium.Env or an env id, got {type(env).__name__}")
+    return env

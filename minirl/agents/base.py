@@ -1,0 +1,217 @@
+"""What every agent shares: hyperparameters, spaces, observation encoding, saving.
+
+An agent keeps the book's shape:
+
+* ``act(obs, explore=True)``   -> an action for one observation (``get_action`` in the book)
+* ``update(obs, action, reward, next_obs, terminated, truncated)``
+                                -> learn from one environment step; returns a dict of
+                                   scalars to log (or None)
+
+``terminated`` and ``truncated`` always arrive separately: an agent bootstraps from
+``next_obs`` on truncation (the episode was cut by a time limit, the state still has a
+value) and never on termination.
+
+Everything an agent holds that changes during training -- network parameters,
+optimizer moments, counters, replay contents, its random generator -- is returned by
+``state_dict()`` as plain ndarrays, so a checkpoint is a single ``.npz`` loaded with
+``allow_pickle=False``.
+"""
+import json
+
+import gymnasium as gym
+import numpy as np
+
+
+__all__ = ["Agent", "ObsEncoder", "space_to_json", "space_from_json", "rng_state",
+           "set_rng_state"]
+
+
+class ObsEncoder:
+    """Turns an observation of a gymnasium space into the float32 vector a net reads.
+
+    ``Box`` observations are flattened; ``Discrete(n)`` observations become one-hot
+    vectors of length n (the book's ``one_hot`` for GridWorld states).
+    """
+
+    def __init__(self, space):
+        if isinstance(space, gym.spaces.Discrete):
+            self.size, self.n, self.start = int(space.n), int(space.n), int(space.start)
+        elif isinstance(space, gym.spaces.Box):
+            self.size, self.n = int(np.prod(space.shape)), None
+        else:
+            raise ValueError(f"observations must be Box or Discrete, got {space}")
+        self.shape = (self.size,)
+
+    def __call__(self, obs):
+        """One observation -> (size,) float32."""
+        if self.n is not None:
+            x = np.zeros(self.n, np.float32)
+            x[int(obs) - self.start] = 1.0
+            return x
+        return np.asarray(obs, np.float32).reshape(self.size)
+
+    def batch(self, obs):
+        """A batch of observations -> (batch, size) float32."""
+        if self.n is not None:
+            idx = np.asarray(obs, np.int64).reshape(-1) - self.start
+            x = np.zeros((idx.size, self.n), np.float32)
+            x[np.arange(idx.size), idx] = 1.0
+            return x
+        obs = np.asarray(obs, np.float32)
+        return obs.reshape(len(obs), self.size)
+
+
+def rng_state(rng):
+    """A Generator's state as JSON text (an ndarray of str needs no pickle)."""
+    return json.dumps(rng.bit_generator.state)
+
+
+def set_rng_state(rng, text):
+    rng.bit_generator.state = json.loads(str(text))
+
+
+def space_to_json(space):
+    if isinstance(space, gym.spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, gym.spaces.Box):
+        return {"type": "Box", "low": space.low.tolist(), "high": space.high.tolist(),
+                "shape": list(space.shape), "dtype": str(space.dtype)}
+    raise ValueError(f"cannot save a {type(space).__name__} space")
+
+
+def space_from_json(d):
+    if d["type"] == "Discrete":
+        return gym.spaces.Discrete(d["n"], start=d.get("start", 0))
+    if d["type"] == "Box":
+        return gym.spaces.Box(np.array(d["low"], d["dtype"]), np.array(d["high"], d["dtype"]),
+                              tuple(d["shape"]), dtype=d["dtype"])
+    raise ValueError(f"unknown space type {d['type']!r}")
+
+
+def _describe(types):
+    return " or ".join(t.__name__ for t in types)
+
+
+class Agent:
+    """Base class: subclasses set the class attributes and implement the methods.
+
+    Class attributes:
+      name                 the registered algorithm name ('dqn')
+      action_spaces        the gymnasium space classes it can act in
+      observation_spaces   the space classes it can read
+      defaults             every hyperparameter with its default: the only names accepted
+      presets              named sets of overrides ('book': the chapter's settings)
+    """
+    name = None
+    action_spaces = (gym.spaces.Discrete,)
+    observation_spaces = (gym.spaces.Box, gym.spaces.Discrete)
+    defaults = {}
+    presets = {}
+
+    def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
+        self.check_spaces(observation_space, action_space)
+        self.observation_space, self.action_space = observation_space, action_space
+        self.seed = int(seed)
+        self.hparams = self.resolve_hparams(preset, hparams)
+        self.preset = preset
+        self.check_hparams(self.hparams)
+        self.rng = np.random.default_rng(seed)
+        self.encode = ObsEncoder(observation_space)
+
+    # -- construction checks -----------------------------------------------------------
+    @classmethod
+    def check_spaces(cls, observation_space, action_space):
+        if not isinstance(action_space, cls.action_spaces):
+            raise ValueError(f"{cls.name} needs a {_describe(cls.action_spaces)} action "
+                             f"space; this environment's is {action_space}")
+        if not isinstance(observation_space, cls.observation_spaces):
+            raise ValueError(f"{cls.name} needs a {_describe(cls.observation_spaces)} "
+                             f"observation space; this environment's is {observation_space}")
+
+    @classmethod
+    def resolve_hparams(cls, preset, overrides):
+        """defaults <- preset <- overrides, refusing names the agent does not know."""
+        if preset is not None and preset not in cls.presets:
+            raise ValueError(f"{cls.name} has no preset {preset!r}; presets: "
+                             f"{sorted(cls.presets) or 'none'}")
+        unknown = sorted(set(overrides) - set(cls.defaults))
+        if unknown:
+            raise ValueError(f"{cls.name} has no hyperparameter {', '.join(map(repr, unknown))}"
+                             f"; valid names: {', '.join(sorted(cls.defaults))}")
+        hparams = dict(cls.defaults)
+        hparams.update(cls.presets.get(preset, {}))
+        hparams.update(overrides)
+        return hparams
+
+    def check_hparams(self, h):
+        """Range checks common to all agents; subclasses add theirs and call super()."""
+        if "gamma" in h and not 0 <= h["gamma"] <= 1:
+            raise ValueError(f"{self.name}: gamma must be in [0, 1], got {h['gamma']}")
+        for key in [k for k in h if k == "lr" or k.endswith("_lr")]:
+            if not h[key] > 0:
+                raise ValueError(f"{self.name}: {key} must be > 0, got {h[key]}")
+        for key in ("batch_size", "buffer_size", "hidden_size"):
+            if key in h and not (isinstance(h[key], (int, np.integer)) and h[key] > 0):
+                raise ValueError(f"{self.name}: {key} must be a positive int, got {h[key]}")
+        if "batch_size" in h and "buffer_size" in h and h["batch_size"] > h["buffer_size"]:
+            raise ValueError(f"{self.name}: batch_size {h['batch_size']} is larger than "
+                             f"buffer_size {h['buffer_size']}")
+
+    # -- the book's interface ---------------------------------------------------------
+    def act(self, obs, explore=True):
+        raise NotImplementedError
+
+    get_action = act  # the book's name
+
+    def update(self, obs, action, reward, next_obs, terminated, truncated):
+        raise NotImplementedError
+
+    # -- state --------------------------------------------------------------------------
+    def modules(self):
+        """name -> Module: every network whose parameters are saved."""
+        return {}
+
+    def optimizers(self):
+        """name -> Optimizer whose state is saved."""
+        return {}
+
+    def extra_state(self):
+        """name -> ndarray: counters, replay contents, episode memories."""
+        return {}
+
+    def load_extra_state(self, state):
+        pass
+
+    def state_dict(self):
+        state = {"rng": np.array(rng_state(self.rng))}
+        for name, module in self.modules().items():
+            for key, value in module.state_dict().items():
+                state[f"module.{name}.{key}"] = value
+        for name, opt in self.optimizers().items():
+            for key, value in opt.state_dict().items():
+                state[f"optim.{name}.{key}"] = value
+        for key, value in self.extra_state().items():
+            state[f"extra.{key}"] = np.asarray(value)
+        return state
+
+    def load_state_dict(self, state):
+        def part(prefix):
+            return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        for name, module in self.modules().items():
+            module.load_state_dict(part(f"module.{name}."))
+        for name, opt in self.optimizers().items():
+            opt.load_state_dict(part(f"optim.{name}."))
+        self.load_extra_state(part("extra."))
+        set_rng_state(self.rng, state["rng"])
+
+    def config(self):
+        """What it takes to build this agent again (JSON-able)."""
+        return {"algo": self.name, "seed": self.seed, "preset": self.preset,
+                "hparams": self.hparams,
+                "observation_space": space_to_json(self.observation_space),
+                "action_space": space_to_json(self.action_space)}
+
+    def save(self, path):
+        """Write config and state to one .npz, atomically (see minirl.checkpoint)."""
+        from minirl.checkpoint import save_agent
+        save_agent(self, path)
