@@ -62,9 +62,13 @@ class GridWorld(gym.Env):
     def __init__(self, reward_map=None, shape=None, goal_state=(0, 3),
                  wall_states=((1, 1),), start_state=(2, 0), one_hot=False,
                  render_mode=None):
-        self.reward_map = _make_reward_map(reward_map, shape, goal_state)
+        self.reward_map = _make_reward_map(reward_map, shape)
         self.goal_state = self._check_cell(goal_state, "goal_state")
-        self.start_state = None if start_state is None else self._check_cell(start_state, "start_state")
+        if reward_map is None and shape is not None:
+            self.reward_map[self.goal_state] = 1.0  # a bare shape: only the goal pays
+        if start_state is not None:
+            start_state = self._check_cell(start_state, "start_state")
+        self.start_state = start_state
         self.wall_states = tuple(self._check_cell(w, "wall_states entry")
                                  for w in wall_states)
         if self.goal_state == self.start_state:
@@ -216,22 +220,21 @@ class GridWorld(gym.Env):
         image = np.zeros((self.height * cell_px, self.width * cell_px, 3), dtype=np.uint8)
         for i, symbol in enumerate(text):
             row, col = divmod(i, self.width)
-            image[row * cell_px:(row + 1) * cell_px, col * cell_px:(col + 1) * cell_px] = colours[symbol]
+            top, left = row * cell_px, col * cell_px
+            image[top:top + cell_px, left:left + cell_px] = colours[symbol]
         image[::cell_px, :] = 0  # grid lines
         image[:, ::cell_px] = 0
         return image
 
 
-def _make_reward_map(reward_map, shape, goal_state):
+def _make_reward_map(reward_map, shape):
+    """The reward map as a float array: the book's, zeros of ``shape``, or the one given."""
     if reward_map is None:
         if shape is None:
             return np.array(BOOK_REWARD_MAP, dtype=np.float64)
-        if len(shape) != 2 or min(shape) < 1:
-            raise ValueError(f"shape must be (rows, cols) with rows, cols >= 1, got {shape!r}")
-        reward_map = np.zeros(shape, dtype=np.float64)
-        if 0 <= goal_state[0] < shape[0] and 0 <= goal_state[1] < shape[1]:
-            reward_map[tuple(goal_state)] = 1.0  # an out-of-grid goal is reported later
-        return reward_map
+        if len(shape) != 2 or min(shape) < 1 or shape[0] * shape[1] < 2:
+            raise ValueError(f"shape must be (rows, cols) with at least two cells, got {shape!r}")
+        return np.zeros(shape, dtype=np.float64)
     # dtype float turns the book's None (at the wall) into nan; walls are zeroed later
     reward_map = np.array(reward_map, dtype=np.float64)
     if reward_map.ndim != 2 or reward_map.size < 2:

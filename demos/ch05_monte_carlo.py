@@ -1,0 +1,48 @@
+"""Chapter 5: Monte Carlo methods on the book's GridWorld.
+
+MC evaluation of the random policy (a value map), then on-policy MC control and
+off-policy MC control with importance sampling (Q maps).
+
+    python demos/ch05_monte_carlo.py --out figures --episodes 10000
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # run from a checkout
+
+import gymnasium as gym
+
+import minirl  # noqa: F401  (registers minirl/GridWorld-v0)
+from minirl.plot import plot_q_map, plot_value_map
+from minirl.tabular import mc
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=".", help="directory for the PNGs")
+    parser.add_argument("--episodes", type=int, default=5000, help="for MC control")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    env = gym.make("minirl/GridWorld-v0")  # the book's world, 100-step time limit
+    sizes = mc.table_sizes(env)
+
+    agent = mc.McAgent(*sizes, seed=args.seed)
+    mc.run_mc_eval(env, agent, episodes=1000, seed=args.seed)
+    path = os.path.join(args.out, "ch05_mc_eval.png")
+    plot_value_map(env, agent.V, path=path, title="MC evaluation of the random policy")
+    print(path)
+
+    # importance-sampled returns are noisy: a smaller step than the book's 0.2
+    for name, agent in [("mc_control", mc.McControlAgent(*sizes, seed=args.seed)),
+                        ("mc_off_policy", mc.McOffPolicyAgent(*sizes, alpha=0.05, seed=args.seed))]:
+        mc.run_mc_control(env, agent, episodes=args.episodes, seed=args.seed)
+        path = os.path.join(args.out, f"ch05_{name}.png")
+        title = f"{type(agent).__name__}, {args.episodes} episodes"
+        plot_q_map(env, agent.Q, path=path, title=title)
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
