@@ -452,13 +452,15 @@ class Linear(Function):
 
     def backward(self, gy):
         x, W = self.inputs[0].data, self.inputs[1].data
+        # Skip what nobody needs: states fed to a net take no gradient (gx), and a
+        # frozen critic passes the gradient through to the actor without gW, gb.
         gx = gy @ W.T if self.needs_grad(0) else None
         if x.ndim > 2:  # a batch of batches: flatten the leading axes for gW
             x, gy = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
-        gW = x.T @ gy
+        gW = x.T @ gy if self.needs_grad(1) else None
         if len(self.inputs) == 2:
             return gx, gW
-        return gx, gW, gy.sum(axis=0)
+        return gx, gW, (gy.sum(axis=0) if self.needs_grad(2) else None)
 
 
 def matmul(x, W):

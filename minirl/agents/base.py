@@ -145,6 +145,9 @@ class Agent:
 
     def check_hparams(self, h):
         """Range checks common to all agents; subclasses add theirs and call super()."""
+        for key in [k for k in h if k in ("gamma", "lr") or k.endswith("_lr")]:
+            if isinstance(h[key], bool) or not isinstance(h[key], (int, float, np.number)):
+                raise ValueError(f"{self.name}: {key} must be a number, got {h[key]!r}")
         if "gamma" in h and not 0 <= h["gamma"] <= 1:
             raise ValueError(f"{self.name}: gamma must be in [0, 1], got {h['gamma']}")
         for key in [k for k in h if k == "lr" or k.endswith("_lr")]:

@@ -1,0 +1,331 @@
+"""Chapter 10: DDPG, deep deterministic policy gradient, for continuous actions.
+
+DQN acts by ``argmax_a Q(s, a)`` and learns from ``max_a' Q(s', a')``. With a
+continuous action there is no list of actions to take the max over. DDPG (Lillicrap et
+al. 2016, "Continuous control with deep reinforcement learning", Algorithm 1) learns
+the argmax instead: an *actor* mu(s; theta) outputs the action, and a *critic*
+Q(s, a; phi) scores it.
+
+* Critic, as in DQN, with the actor standing in for the max (Lillicrap et al. Eq. 6):
+
+      y = r + gamma (1 - terminated) Q'(s', mu'(s'))        L(phi) = mean (Q(s, a) - y)^2
+
+  where Q' and mu' are slowly moving target copies; y is a constant (no gradient).
+* Actor, by the deterministic policy gradient (Silver et al. 2014, Theorem 1; Lillicrap
+  et al. Eq. 6): climb the critic's estimate of its own actions,
+
+      J(theta) = mean_s Q(s, mu(s; theta))
+      grad_theta J = mean_s dQ/da (s, a)|_{a = mu(s)} * dmu/dtheta (s)
+
+  Backprop of ``-mean Q(s, mu(s))`` computes exactly this product: the gradient flows
+  through the critic into the actor. The critic is held fixed in this step -- only the
+  actor's optimizer steps.
+* Targets follow by Polyak averaging, theta' <- tau theta + (1 - tau) theta'.
+* Exploration adds noise to the actor's action (Gaussian, or the paper's
+  Ornstein-Uhlenbeck process) and clips to the action bounds; the first
+  ``learning_starts`` steps act uniformly at random to fill the replay buffer.
+
+A time limit is not a terminal state: a truncated step still bootstraps from Q'(s', .).
+"""
+import gymnasium as gym
+import numpy as np
+
+import minirl.functions as F
+import minirl.layers as L
+import minirl.optimizers as optim
+from minirl.agents.base import Agent
+from minirl.core import no_grad
+from minirl.replay import ReplayBuffer
+
+__all__ = ["scale_action", "Actor", "Critic", "frozen", "ddpg_target", "actor_loss",
+           "GaussianNoise", "OrnsteinUhlenbeckNoise", "DDPGAgent"]
+
+
+def scale_action(u, low, high):
+    """a = (high + low) / 2 + (high - low) / 2 * u: maps u in [-1, 1] onto [low, high].
+
+    Works on ndarrays and on Variables (then it is differentiable in ``u``); ``low``
+    and ``high`` are per-dimension bounds of the action space, which need not be
+    symmetric.
+    """
+    center = (high + low) / 2
+    half_range = (high - low) / 2
+    return center + half_range * u
+
+
+class Actor(L.Module):
+    """mu(s) = scale_action(tanh(MLP(s))): a deterministic policy inside the bounds."""
+
+    def __init__(self, obs_size, action_size, hidden_sizes, low, high, dtype=np.float32,
+                 rng=None):
+        super().__init__()
+        self.net = L.MLP((obs_size, *hidden_sizes, action_size), output_activation=F.tanh,
+                         dtype=dtype, rng=rng)
+        self.low, self.high = np.asarray(low, dtype), np.asarray(high, dtype)
+
+    def forward(self, obs):
+        return scale_action(self.net(obs), self.low, self.high)
+
+
+class Critic(L.Module):
+    """Q(s, a) = MLP([s, a]): state and action concatenated, one output per row."""
+
+    def __init__(self, obs_size, action_size, hidden_sizes, dtype=np.float32, rng=None):
+        super().__init__()
+        self.net = L.MLP((obs_size + action_size, *hidden_sizes, 1), dtype=dtype, rng=rng)
+
+    def forward(self, obs, action):
+        return self.net(F.concat([obs, action], axis=1))  # (batch, 1)
+
+
+class frozen:
+    """``with frozen(module):`` its parameters act as constants.
+
+    A backward pass still runs *through* the module to its inputs, but leaves no
+    gradient on its parameters (PyTorch's ``requires_grad_(False)``). Both the forward
+    and the backward pass must run inside the block.
+    """
+
+    def __init__(self, module):
+        self.params = module.params()
+
+    def __enter__(self):
+        for p in self.params:
+            p.requires_grad = False
+
+    def __exit__(self, *exc_info):
+        for p in self.params:
+            p.requires_grad = True
+
+
+def ddpg_target(reward, next_q, terminated, gamma):
+    """y = r + gamma * (1 - terminated) * Q'(s', mu'(s'))  (Lillicrap et al. 2016, Alg. 1).
+
+    ``next_q`` holds Q'(s', mu'(s')) as a plain array: the target takes no gradient.
+    Only termination zeroes the bootstrap; a truncated step keeps it.
+    """
+    return reward + gamma * (1.0 - terminated) * next_q
+
+
+def actor_loss(actor, critic, obs):
+    """-J(theta) = -mean_s Q(s, mu(s; theta)); its gradient in theta is minus the
+    deterministic policy gradient mean_s dQ/da * dmu/dtheta (Silver et al. 2014)."""
+    return -F.mean(critic(obs, actor(obs)))
+
+
+class GaussianNoise:
+    """Independent N(0, sigma^2) noise for every action dimension, every step."""
+
+    def __init__(self, sigma, rng):
+        self.sigma, self.rng = np.asarray(sigma, np.float32), rng
+
+    def __call__(self):
+        return self.sigma * self.rng.standard_normal(self.sigma.shape, np.float32)
+
+    def reset(self):
+        pass  # nothing carries over from one step to the next
+
+
+class OrnsteinUhlenbeckNoise:
+    """Temporally correlated noise (Uhlenbeck & Ornstein 1930; used by Lillicrap et al.):
+
+        x <- x + theta (0 - x) dt + sigma sqrt(dt) eps,    eps ~ N(0, 1)
+
+    It drifts back to 0 at rate theta, so consecutive actions are pushed the same way
+    for a while, which explores better than independent noise where momentum matters.
+    ``state`` starts at 0 and is reset at the start of each episode.
+    """
+
+    def __init__(self, sigma, rng, theta=0.15, dt=1e-2):
+        self.sigma, self.rng = np.asarray(sigma, np.float32), rng
+        self.theta, self.dt = theta, dt
+        self.state = np.zeros(self.sigma.shape, np.float32)
+
+    def __call__(self):
+        eps = self.rng.standard_normal(self.state.shape, np.float32)
+        self.state += (-self.theta * self.dt) * self.state + \
+            self.sigma * np.float32(np.sqrt(self.dt)) * eps
+        return self.state.copy()
+
+    def reset(self):
+        self.state[...] = 0.0
+
+
+class DDPGAgent(Agent):
+    """DDPG: actor, critic, their target copies, replay, and exploration noise.
+
+    ``noise_std`` is sigma as a fraction of the half-range (high - low) / 2 of each
+    action dimension, so one setting means the same on any bounds (on Pendulum's
+    [-2, 2] torque, 0.1 is an absolute sigma of 0.2).
+    """
+    name = "ddpg"
+    action_spaces = (gym.spaces.Box,)
+    defaults = {
+        "gamma": 0.98,
+        "actor_lr": 1e-3,
+        "critic_lr": 1e-3,
+        "hidden_sizes": (64, 64),     # the rl-zoo's (400, 300) learns Pendulum no better
+        "batch_size": 256,
+        "buffer_size": 200_000,
+        "tau": 0.005,
+        "learning_starts": 10_000,
+        "noise": "gaussian",          # or "ou" (Ornstein-Uhlenbeck)
+        "noise_std": 0.1,
+        "ou_theta": 0.15,
+        "ou_dt": 1e-2,
+    }
+    presets = {
+        # Lillicrap et al. 2016, Sec. 7: lrs 1e-4 / 1e-3, 400-300 nets, tau 0.001,
+        # OU noise theta 0.15 sigma 0.2, minibatch 64, buffer 1e6.
+        "paper": {"gamma": 0.99, "actor_lr": 1e-4, "critic_lr": 1e-3,
+                  "hidden_sizes": (400, 300), "batch_size": 64, "buffer_size": 1_000_000,
+                  "tau": 0.001, "noise": "ou", "noise_std": 0.2, "ou_dt": 1.0},
+    }
+
+    def check_hparams(self, h):
+        super().check_hparams(h)
+        if not 0 < h["tau"] <= 1:
+            raise ValueError(f"{self.name}: tau must be in (0, 1], got {h['tau']}")
+        sizes = h["hidden_sizes"]
+        if (isinstance(sizes, (str, bytes)) or not np.iterable(sizes) or len(sizes) == 0
+                or not all(isinstance(n, (int, np.integer)) and n > 0 for n in sizes)):
+            raise ValueError(f"{self.name}: hidden_sizes must be a non-empty list of "
+                             f"positive ints, got {sizes!r}")
+        starts = h["learning_starts"]
+        if not (isinstance(starts, (int, np.integer)) and starts >= 0):
+            raise ValueError(f"{self.name}: learning_starts must be an int >= 0, got {starts!r}")
+        if h["noise"] not in ("gaussian", "ou"):
+            raise ValueError(f"{self.name}: noise must be 'gaussian' or 'ou', got {h['noise']!r}")
+        for key in ("noise_std", "ou_theta", "ou_dt"):
+            if not (isinstance(h[key], (int, float, np.number)) and np.isfinite(h[key])
+                    and h[key] >= 0):
+                raise ValueError(f"{self.name}: {key} must be a finite number >= 0, "
+                                 f"got {h[key]!r}")
+
+    def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
+        super().__init__(observation_space, action_space, seed, preset, **hparams)
+        h = self.hparams
+        low = np.asarray(action_space.low, np.float32).reshape(-1)
+        high = np.asarray(action_space.high, np.float32).reshape(-1)
+        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+            raise ValueError(f"{self.name} scales a tanh output onto the action bounds, "
+                             f"so they must be finite; this environment's action space "
+                             f"is {action_space}")
+        self.low, self.high = low, high
+        self.action_size = low.size
+        self.gamma, self.tau, self.batch_size = h["gamma"], h["tau"], h["batch_size"]
+        self.learning_starts = h["learning_starts"]
+        hidden = tuple(int(n) for n in h["hidden_sizes"])
+
+        obs_size = self.encode.size
+        self.actor = Actor(obs_size, self.action_size, hidden, low, high, rng=self.rng)
+        self.critic = Critic(obs_size, self.action_size, hidden, rng=self.rng)
+        self.actor_target = Actor(obs_size, self.action_size, hidden, low, high, rng=self.rng)
+        self.critic_target = Critic(obs_size, self.action_size, hidden, rng=self.rng)
+        optim.hard_update(self.actor_target, self.actor)    # the targets start as copies
+        optim.hard_update(self.critic_target, self.critic)
+        # Each optimizer holds only its own network: the actor's step cannot move the
+        # critic even though the actor's gradient passes through it.
+        self.actor_optimizer = optim.Adam(self.actor.params(), lr=h["actor_lr"])
+        self.critic_optimizer = optim.Adam(self.critic.params(), lr=h["critic_lr"])
+
+        self.buffer = ReplayBuffer(h["buffer_size"], (obs_size,), (self.action_size,),
+                                   action_dtype=np.float32, rng=self.rng)
+        sigma = h["noise_std"] * (high - low) / 2
+        if h["noise"] == "ou":
+            self.noise = OrnsteinUhlenbeckNoise(sigma, self.rng, h["ou_theta"], h["ou_dt"])
+        else:
+            self.noise = GaussianNoise(sigma, self.rng)
+        self.steps = 0    # update() calls: environment steps seen
+        self.updates = 0  # gradient steps taken
+
+    # -- acting ---------------------------------------------------------------------
+    def policy(self, obs_batch):
+        """mu(s) for a batch of observations, as an ndarray (batch, action_size)."""
+        with no_grad():
+            return self.actor(self.encode.batch(obs_batch)).data
+
+    def value(self, obs):
+        """Q(s, mu(s)) for one observation: the critic's value of the greedy action."""
+        x = self.encode(obs)[None]
+        with no_grad():
+            return float(self.critic(x, self.actor(x)).data[0, 0])
+
+    def act(self, obs, explore=True):
+        """mu(s) (+ noise, clipped to the bounds when exploring); uniform at random for
+        the first ``learning_starts`` steps."""
+        if explore and self.steps < self.learning_starts:
+            action = self.rng.uniform(self.low, self.high).astype(np.float32)
+        else:
+            with no_grad():
+                action = self.actor(self.encode(obs)[None]).data[0]
+            if explore:
+                action = np.clip(action + self.noise(), self.low, self.high)
+        return action.reshape(self.action_space.shape)
+
+    get_action = act
+
+    # -- learning -------------------------------------------------------------------
+    def update(self, obs, action, reward, next_obs, terminated, truncated):
+        self.buffer.add(self.encode(obs), np.reshape(action, self.action_size), reward,
+                        self.encode(next_obs), terminated)
+        self.steps += 1
+        if terminated or truncated:
+            self.noise.reset()  # a new episode starts the OU process afresh
+        if self.steps < max(self.learning_starts, self.batch_size):
+            return None
+        batch = self.buffer.sample(self.batch_size)
+        critic_loss = self.update_critic(batch)
+        loss = self.update_actor(batch.obs)
+        self.update_targets()
+        self.updates += 1
+        return {"critic_loss": critic_loss, "actor_loss": loss}
+
+    def update_critic(self, batch):
+        """One Adam step on L(phi) = mean (Q(s, a) - y)^2 with y from the targets."""
+        with no_grad():  # y is a constant: the target networks take no gradient
+            next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))
+        y = ddpg_target(batch.reward, next_q.data[:, 0], batch.terminated, self.gamma)
+        q = self.critic(batch.obs, batch.action)
+        loss = F.mean_squared_error(q, y[:, None])
+        self.critic_optimizer.zero_grad()
+        loss.backward()
+        self.critic_optimizer.step()
+        return loss.item()
+
+    def update_actor(self, obs):
+        """One Adam step along the deterministic policy gradient; the critic is fixed."""
+        with frozen(self.critic):  # gradient through the critic, none left on it
+            loss = actor_loss(self.actor, self.critic, obs)
+            self.actor_optimizer.zero_grad()
+            loss.backward()
+        self.actor_optimizer.step()
+        return loss.item()
+
+    def update_targets(self):
+        """theta' <- tau theta + (1 - tau) theta' for both target networks."""
+        optim.soft_update(self.actor_target, self.actor, self.tau)
+        optim.soft_update(self.critic_target, self.critic, self.tau)
+
+    # -- state ----------------------------------------------------------------------
+    def modules(self):
+        return {"actor": self.actor, "critic": self.critic,
+                "actor_target": self.actor_target, "critic_target": self.critic_target}
+
+    def optimizers(self):
+        return {"actor": self.actor_optimizer, "critic": self.critic_optimizer}
+
+    def extra_state(self):
+        state = {f"buffer.{k}": v for k, v in self.buffer.state_dict().items()}
+        state["steps"] = np.array(self.steps)
+        state["updates"] = np.array(self.updates)
+        if isinstance(self.noise, OrnsteinUhlenbeckNoise):
+            state["noise.state"] = self.noise.state.copy()
+        return state
+
+    def load_extra_state(self, state):
+        self.buffer.load_state_dict({k[len("buffer."):]: v for k, v in state.items()
+                                     if k.startswith("buffer.")})
+        self.steps, self.updates = int(state["steps"]), int(state["updates"])
+        if isinstance(self.noise, OrnsteinUhlenbeckNoise):
+            self.noise.state[...] = state["noise.state"]
