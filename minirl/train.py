@@ -208,12 +208,17 @@ def train(name, env, steps, seed=0, out=None, *, preset=None, eval_every=None,
                  eval_episodes, out, config, checkpoint_every, stop_return)
         if run.interrupted:
             raise KeyboardInterrupt
-    except KeyboardInterrupt:
+    except BaseException as error:
+        # Ctrl-C, or a failure the agent marks as leaving its state whole (an A3C
+        # worker's crash: the global parameters are intact): save, then re-raise.
+        if not (isinstance(error, KeyboardInterrupt)
+                or getattr(error, "checkpoint_safe", False)):
+            raise
         result.interrupted = True
         if out is not None:
             _save(out, config, agent, run)
-            progress.write(f"interrupted at step {run.step}: checkpoint and metrics "
-                           f"saved in {out}")
+            progress.write(f"stopped at step {run.step} ({type(error).__name__}): "
+                           f"checkpoint and metrics saved in {out}")
         raise
     finally:
         progress.close()
@@ -329,7 +334,9 @@ def _run_vector(agent, env, run, steps, seed, progress, eval_env, eval_every,
            (lambda: _copy_env(env)) for _ in range(n)]
     vector_cls = (gym.vector.AsyncVectorEnv if agent.hparams.get("async_envs")
                   else gym.vector.SyncVectorEnv)
-    envs = vector_cls(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    options = {"context": "spawn"} if vector_cls is gym.vector.AsyncVectorEnv else {}
+    # spawn, not fork: forking a process that runs threads (tqdm's) can deadlock.
+    envs = vector_cls(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, **options)
     try:
         obs, _ = envs.reset(seed=[int(s) for s in run.rng.integers(2**31 - 1, size=n)])
         returns, lengths = np.zeros(n), np.zeros(n, np.int64)

@@ -1,0 +1,211 @@
+"""Chapter 10 in numbers: how fast A3C's workers and A2C's vector envs run, and how
+long A2C and A3C take to solve CartPole-v1.
+
+1. Throughput (environment steps per second, CartPole-v1, no evaluation):
+   * A3C with 1, 2, ... workers (``--workers``), with the lock and lock-free
+     (``lock=False``, Hogwild): the steady rate, measured from the first to the last
+     reported episode, so process start-up is left out; the median of ``--repeats``
+     runs, interleaved;
+   * A2C with synchronous vs asynchronous vector envs (``async_envs``).
+2. Time to solve CartPole-v1 -- greedy mean return >= 475 over 20 episodes, checked
+   every ``--eval-every`` steps -- for A2C and A3C over ``--seeds``, wall-clock including
+   those evaluations. If stable-baselines3 is importable, its A2C with the rl-zoo
+   CartPole settings (8 envs, ent_coef 0, 500k steps) runs in the same way: the
+   time to its first solving evaluation, and the time its 500k steps of training take
+   (evaluations left out), plus whether its final policy solves.
+
+Run it on an otherwise idle machine: every number here is a wall-clock time.
+
+    python benchmarks/bench_parallel.py                      # everything (~5-10 min)
+    python benchmarks/bench_parallel.py --parts speed --speed-steps 20000
+    python benchmarks/bench_parallel.py --parts a2c a3c --seeds 0 1 --a3c-steps 300000
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import minirl
+
+ENV = "CartPole-v1"
+SOLVED = 475.0
+EVAL_EPISODES = 20
+
+
+# --- throughput ------------------------------------------------------------------------
+def a3c_rate(workers, steps, seed=0, lock=True):
+    """(steady steps/s, seconds from start to the first episode) for A3C."""
+    agent = minirl.make_agent("a3c", ENV, seed=seed, workers=workers, lock=lock)
+    seen = []  # (time, global step) of each reported episode
+
+    def on_episode(step, episode_return, episode_length):
+        seen.append((time.perf_counter(), step))
+        return False
+    started = time.perf_counter()
+    agent.train_parallel(ENV, steps, 0, seed, on_episode)
+    (t0, s0), (t1, s1) = seen[0], seen[-1]
+    return (s1 - s0) / (t1 - t0), t0 - started
+
+
+def a2c_rate(async_envs, steps, seed=0):
+    """Steps/s of A2C through minirl.train (8 envs), vector-env creation included."""
+    started = time.perf_counter()
+    minirl.train("a2c", ENV, steps, seed=seed, async_envs=async_envs)
+    return steps / (time.perf_counter() - started)
+
+
+# --- time to solve ---------------------------------------------------------------------
+def minirl_solve(algo, seed, budget, eval_every, **hparams):
+    started = time.perf_counter()
+    result = minirl.train(algo, ENV, budget, seed=seed, eval_every=eval_every,
+                          eval_episodes=EVAL_EPISODES, stop_return=SOLVED, **hparams)
+    seconds = time.perf_counter() - started
+    step, mean, _ = result.evaluations[-1] if result.evaluations else (budget, 0.0, 0.0)
+    return {"solved": mean >= SOLVED, "seconds": seconds, "steps": int(step),
+            "last_eval": mean}
+
+
+def sb3_solve(seed, budget, eval_every, torch_threads):
+    """SB3's A2C, rl-zoo CartPole-v1 settings: 8 envs, ent_coef 0 (the rest default)."""
+    import torch
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    torch.set_num_threads(torch_threads)
+    eval_env = make_vec_env(ENV, n_envs=1, seed=seed + 1_000_000)
+
+    class FirstSolve(BaseCallback):
+        """Greedy evaluation every eval_every steps until the first solve; its own time
+        is recorded so that the training time can be told apart."""
+        def __init__(self):
+            super().__init__()
+            self.next_eval, self.solved_at, self.eval_seconds = eval_every, None, 0.0
+
+        def _on_step(self):
+            if self.solved_at is None and self.num_timesteps >= self.next_eval:
+                self.next_eval += eval_every
+                t = time.perf_counter()
+                mean, _ = evaluate_policy(self.model, eval_env, EVAL_EPISODES,
+                                          deterministic=True)
+                self.eval_seconds += time.perf_counter() - t
+                if mean >= SOLVED:
+                    self.solved_at = (self.num_timesteps, time.perf_counter() - started)
+            return True
+
+    started = time.perf_counter()
+    model = A2C("MlpPolicy", make_vec_env(ENV, n_envs=8, seed=seed), ent_coef=0.0,
+                seed=seed, device="cpu", verbose=0)
+    callback = FirstSolve()
+    model.learn(budget, callback=callback)
+    total = time.perf_counter() - started
+    final, _ = evaluate_policy(model, eval_env, EVAL_EPISODES, deterministic=True)
+    solved_at = callback.solved_at
+    return {"solved": solved_at is not None, "seconds": solved_at[1] if solved_at else total,
+            "steps": solved_at[0] if solved_at else budget,
+            "train_seconds": total - callback.eval_seconds, "final_eval": float(final)}
+
+
+# --- report ----------------------------------------------------------------------------
+def summary(name, runs):
+    solved = [r for r in runs if r["solved"]]
+    times = [r["seconds"] for r in solved]
+    steps = [r["steps"] for r in solved]
+    line = (f"| {name} | {len(solved)}/{len(runs)} | "
+            f"{statistics.median(times):.1f} | {min(times):.1f}-{max(times):.1f} | "
+            f"{statistics.median(steps):,.0f} |" if solved else
+            f"| {name} | 0/{len(runs)} | - | - | - |")
+    return line
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", nargs="+", default=["speed", "a2c", "a3c", "sb3"],
+                        choices=["speed", "a2c", "a3c", "sb3"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--speed-steps", type=int, default=40_000)
+    parser.add_argument("--repeats", type=int, default=3, help="throughput runs of each")
+    parser.add_argument("--hogwild", action="store_true",
+                        help="time-to-solve runs of A3C without the lock (lock=False)")
+    parser.add_argument("--a2c-steps", type=int, default=500_000, help="A2C budget")
+    parser.add_argument("--a3c-steps", type=int, default=1_000_000, help="A3C budget")
+    parser.add_argument("--sb3-steps", type=int, default=500_000)
+    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--json", help="also write every measurement to this file")
+    args = parser.parse_args(argv)
+    results = {"args": vars(args), "cpus": os.cpu_count(), "load": os.getloadavg()}
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+
+    if "speed" in args.parts:
+        print(f"\nThroughput on {ENV}, {args.speed_steps:,} steps a run, median of "
+              f"{args.repeats} (steps/s)\n")
+        print("| run | steps/s | range |\n|---|---|---|")
+        rates = {}  # (workers, lock) -> [steps/s per repeat]; repeats interleaved,
+        for _ in range(args.repeats):  # so a slow spell of the machine hits every run
+            for lock in (True, False):
+                for k in args.workers if lock else [k for k in args.workers if k > 1]:
+                    rates.setdefault((k, lock), []).append(
+                        a3c_rate(k, args.speed_steps, lock=lock)[0])
+        base = statistics.median(rates[(min(args.workers), True)])
+        for (k, lock), values in rates.items():
+            rate = statistics.median(values)
+            name = f"a3c_{k}_workers" + ("" if lock else "_lock_free")
+            results[name] = {"steps_per_s": values}
+            print(f"| A3C, {k} worker{'s' if k > 1 else ''}"
+                  f"{'' if lock else ', lock-free (Hogwild)'} | {rate:,.0f} "
+                  f"({rate / base:.2f}x) | {min(values):,.0f}-{max(values):,.0f} |",
+                  flush=True)
+        for async_envs in (False, True):
+            rate = a2c_rate(async_envs, args.speed_steps)
+            results[f"a2c_{'async' if async_envs else 'sync'}"] = {"steps_per_s": rate}
+            print(f"| A2C, 8 envs, {'async' if async_envs else 'sync'} | {rate:,.0f} | |",
+                  flush=True)
+
+    rows = []
+    for part, run in (("a2c", lambda s: minirl_solve("a2c", s, args.a2c_steps,
+                                                     args.eval_every)),
+                      ("a3c", lambda s: minirl_solve("a3c", s, args.a3c_steps,
+                                                     args.eval_every,
+                                                     lock=not args.hogwild)),
+                      ("sb3", lambda s: sb3_solve(s, args.sb3_steps, args.eval_every,
+                                                  args.torch_threads))):
+        if part not in args.parts:
+            continue
+        if part == "sb3":
+            try:
+                import stable_baselines3  # noqa: F401
+            except ImportError:
+                print("\nstable-baselines3 is not importable: skipping its A2C")
+                continue
+        runs = []
+        for seed in args.seeds:
+            runs.append(run(seed))
+            print(f"{part} seed {seed}: {runs[-1]}", flush=True)
+        results[part] = runs
+        name = {"a2c": "minirl A2C (defaults)",
+                "a3c": f"minirl A3C (2 workers{', lock-free' if args.hogwild else ''})",
+                "sb3": "SB3 A2C (rl-zoo)"}[part]
+        rows.append(summary(name, runs))
+        if part == "sb3":
+            train = [r["train_seconds"] for r in runs]
+            rows.append(f"| SB3 A2C, {args.sb3_steps:,} steps, training only | "
+                        f"{sum(r['final_eval'] >= SOLVED for r in runs)}/{len(runs)} "
+                        f"at the end | {statistics.median(train):.1f} | "
+                        f"{min(train):.1f}-{max(train):.1f} | {args.sb3_steps:,} |")
+    if rows:
+        print(f"\nTime to solve {ENV} (greedy mean >= {SOLVED:.0f} over {EVAL_EPISODES} "
+              f"episodes, evaluated every {args.eval_every:,} steps)\n")
+        print("| run | solved | median s | range s | median steps |\n|---|---|---|---|---|")
+        print("\n".join(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,401 @@
+"""Chapter 10: A2C -- advantage actor-critic on a batch of environments in lock-step.
+
+Chapter 9's actor-critic learns from one environment, one step at a time, so each
+update sees a handful of strongly correlated transitions. A3C (Mnih et al. 2016)
+breaks the correlation by running many workers asynchronously (``a3c.py``); A2C is its
+synchronous twin: ONE network acts in N environments stepped together, collects a
+rollout of ``n_steps`` x N transitions, and makes one update from all of them.
+
+For every step t of the rollout, with V the critic and pi the actor:
+
+    return        G_t = r_t + gamma r_{t+1} + ... + gamma^k V(s_{t+k})   (S&B eq. 7.1)
+       or         A_t = sum_l (gamma lambda)^l delta_{t+l}     (GAE, Schulman 2016 eq. 16)
+                  delta_t = r_t + gamma V(s_{t+1}) - V(s_t)
+    advantage     A_t = G_t - V(s_t)                    (n-step; GAE gives it directly)
+    loss          L = -mean log pi(a_t|s_t) A_t                  (policy gradient)
+                      + c_v mean (G_t - V(s_t))^2                (critic regression)
+                      - c_e mean H(pi(.|s_t))                    (entropy bonus)
+
+with A_t and G_t held constant (computed from ``.data``). Returns stop at episode
+ends: after a *terminated* step nothing follows (no bootstrap); after a *truncated* one
+the episode was only cut by a time limit, so the return bootstraps from the value of
+its true final observation, which the training loop hands over in ``next_obs``.
+
+Everything below is written over a (T, N) rollout: T steps of N environments.
+"""
+import gymnasium as gym
+import numpy as np
+
+import minirl.functions as F
+import minirl.layers as L
+import minirl.optimizers as optim
+from minirl.agents.base import Agent
+from minirl.core import no_grad
+
+__all__ = ["n_step_returns", "gae", "ActorCriticNet", "actor_critic_loss",
+           "sample_actions", "Rollout", "rollout_loss", "make_optimizer",
+           "check_actor_critic_hparams", "ActorCriticBase", "A2CAgent"]
+
+
+# --- returns and advantages ------------------------------------------------------------
+def n_step_returns(rewards, next_values, terminated, truncated, gamma):
+    """n-step bootstrapped returns over a (T, N) rollout (Sutton & Barto eq. 7.1):
+
+        G_t = r_t + gamma * (1 - terminated_t) * (V(s'_t)   if t ends an episode or the rollout
+                                                  G_{t+1}   otherwise)
+
+    so G_t sums the rewards up to the end of its episode or of the rollout, whichever
+    comes first, then adds the discounted value there: V of the true final observation
+    after a truncation or at the rollout's end, nothing after a termination.
+
+    ``next_values[t]`` is V(s'_t), the value of the observation that followed step t
+    (the final observation when the episode ended there); only the entries at episode
+    ends and at t = T-1 are read. All arrays are (T, N); returns (T, N).
+    """
+    rewards, next_values = np.asarray(rewards), np.asarray(next_values)
+    terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
+    done = terminated | truncated
+    returns = np.empty(np.broadcast_shapes(rewards.shape, next_values.shape),
+                       np.result_type(rewards, next_values))
+    following = next_values[-1]  # the rollout's end: bootstrap from V(s_T)
+    for t in reversed(range(len(rewards))):
+        # An episode that ends at t does not continue into G_{t+1}: that is the next one.
+        following = np.where(done[t], next_values[t], following)
+        returns[t] = rewards[t] + gamma * np.where(terminated[t], 0.0, following)
+        following = returns[t]
+    return returns
+
+
+def gae(rewards, values, next_values, terminated, truncated, gamma, lam):
+    """Generalized advantage estimation (Schulman et al. 2016, eq. 16) over a (T, N) rollout:
+
+        delta_t = r_t + gamma * (1 - terminated_t) * V(s'_t) - V(s_t)
+        A_t     = delta_t + gamma * lam * (1 - done_t) * A_{t+1},      A_T = 0
+
+    ``values[t]`` is V(s_t); ``next_values[t]`` is V(s'_t), the value of the observation
+    after step t (the true final observation when the episode ended there). An episode
+    end (terminated or truncated) stops the sum; a truncated step still bootstraps in
+    its delta. lam = 1 gives A_t = G_t - V(s_t) with G_t the n-step return; lam = 0
+    gives the one-step TD error. All arrays (T, N); returns the advantages (T, N).
+    """
+    rewards, values = np.asarray(rewards), np.asarray(values)
+    next_values = np.asarray(next_values)
+    terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
+    deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values
+    carry = np.where(terminated | truncated, 0.0, gamma * lam)  # what flows back from t+1
+    advantages = np.empty_like(deltas)
+    following = np.zeros_like(deltas[-1])
+    for t in reversed(range(len(deltas))):
+        following = advantages[t] = deltas[t] + carry[t] * following
+    return advantages
+
+
+# --- the network ---------------------------------------------------------------------
+class ActorCriticNet(L.Module):
+    """One network, two heads: obs -> hidden layers -> pi(.|s) (logits) and V(s).
+
+    The first ``shared_layers`` hidden layers (those nearest the input) are shared by
+    actor and critic, as in the chapter's figure: both need the same features of the
+    state, and the critic's regression gives them a dense learning signal that the
+    noisy policy gradient alone would not. The rest are duplicated, one copy for each:
+
+        shared_layers=2   obs -> [Linear, tanh, Linear, tanh] -> pi head, V head
+        shared_layers=1   obs -> [Linear, tanh] -> (Linear, tanh -> pi head)
+                                                -> (Linear, tanh -> V head)
+        shared_layers=0   two separate networks, as stable-baselines3's A2C
+
+    Sharing has a price when the two heads want different features: on Acrobot
+    (returns near -100) only separate networks learned (see the 'acrobot' preset).
+    """
+
+    def __init__(self, in_size, n_actions, hidden_size=64, shared_layers=2, rng=None):
+        super().__init__()
+        sizes = [in_size, hidden_size, hidden_size]
+        self.shared = self._layers("shared", sizes[:shared_layers + 1], rng)
+        self.actor = self._layers("actor", sizes[shared_layers:], rng)
+        self.critic = self._layers("critic", sizes[shared_layers:], rng)
+        self.pi = L.Linear(hidden_size, n_actions, rng=rng)
+        self.v = L.Linear(hidden_size, 1, rng=rng)
+        # Small policy weights: the first policy is nearly uniform, so every action is
+        # tried before the gradient picks favourites (as in OpenAI baselines' A2C).
+        self.pi.W.data *= 0.01
+        self.pi.b.data *= 0.0
+
+    def _layers(self, name, sizes, rng):
+        layers = [L.Linear(n_in, n_out, rng=rng) for n_in, n_out in zip(sizes, sizes[1:])]
+        for i, layer in enumerate(layers):
+            setattr(self, f"{name}{i}", layer)  # registers 'shared0.W', 'actor0.W', ...
+        return layers
+
+    @staticmethod
+    def _run(layers, x):
+        for layer in layers:
+            x = F.tanh(layer(x))
+        return x
+
+    def forward(self, x):
+        """x (B, in) -> (logits (B, n_actions), values (B,))."""
+        h = self._run(self.shared, x)
+        logits = self.pi(self._run(self.actor, h))
+        return logits, F.reshape(self.v(self._run(self.critic, h)), (len(x),))
+
+    def policy(self, x):
+        """pi(.|s) as probabilities, for acting (call under no_grad)."""
+        return F.softmax(self.pi(self._run(self.actor, self._run(self.shared, x))))
+
+    def value(self, x):
+        """V(s), shape (B,)."""
+        h = self._run(self.critic, self._run(self.shared, x))
+        return F.reshape(self.v(h), (len(x),))
+
+
+def sample_actions(probs, rng):
+    """One action per row of ``probs`` (B, A) by inverting the CDF: a = #{k: cdf_k <= u}.
+
+    u is scaled by the last CDF entry, so float rounding can never send it past the
+    last action.
+    """
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random((len(probs), 1)) * cdf[:, -1:]
+    return (cdf <= u).sum(axis=1)
+
+
+def actor_critic_loss(logits, values, actions, advantages, returns, value_coef,
+                      entropy_coef):
+    """The A2C / A3C loss (Mnih et al. 2016, Algorithm S3, as one scalar):
+
+        L = -mean_i log pi(a_i|s_i) A_i  +  c_v mean_i (G_i - V(s_i))^2
+            -  c_e mean_i H(pi(.|s_i)),          H(p) = -sum_a p_a log p_a
+
+    ``logits`` (B, A) and ``values`` (B,) are Variables; ``actions``, ``advantages`` and
+    ``returns`` are plain arrays (constants: no gradient flows into the targets).
+    Returns (loss Variable, dict of the three terms as floats).
+    """
+    log_probs = F.log_softmax(logits)                                  # log pi(.|s)
+    log_pi_a = log_probs[np.arange(len(actions)), actions]             # log pi(a|s)
+    policy_loss = -F.mean(log_pi_a * advantages)
+    value_loss = F.mean_squared_error(values, returns)
+    entropy = -F.mean(F.sum(F.exp(log_probs) * log_probs, axis=1))
+    loss = policy_loss + value_coef * value_loss - entropy_coef * entropy
+    return loss, {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
+                  "entropy": entropy.item()}
+
+
+# --- rollouts --------------------------------------------------------------------------
+class Rollout:
+    """``n_steps`` x N transitions in preallocated arrays: filled step by step, then read.
+
+    ``obs`` and ``next_obs`` hold encoded observations (float32 vectors); ``next_obs[t]``
+    is the true next observation of step t (the final one when the episode ended).
+    """
+    fields = ("obs", "actions", "rewards", "next_obs", "terminated", "truncated")
+
+    def __init__(self, n_steps, num_envs, obs_size):
+        T, N = n_steps, num_envs
+        self.obs = np.zeros((T, N, obs_size), np.float32)
+        self.actions = np.zeros((T, N), np.int64)
+        self.rewards = np.zeros((T, N), np.float32)
+        self.next_obs = np.zeros((T, N, obs_size), np.float32)
+        self.terminated = np.zeros((T, N), bool)
+        self.truncated = np.zeros((T, N), bool)
+        self.t = 0
+
+    def add(self, obs, actions, rewards, next_obs, terminated, truncated):
+        t = self.t
+        self.obs[t], self.actions[t], self.rewards[t] = obs, actions, rewards
+        self.next_obs[t], self.terminated[t], self.truncated[t] = next_obs, terminated, truncated
+        self.t += 1
+
+    @property
+    def full(self):
+        return self.t == len(self.obs)
+
+    def arrays(self):
+        """The steps filled so far, as (t, N, ...) views."""
+        return tuple(getattr(self, name)[:self.t] for name in self.fields)
+
+    def state_dict(self):
+        return {**{f"rollout.{n}": getattr(self, n).copy() for n in self.fields},
+                "rollout.t": np.array(self.t)}
+
+    def load_state_dict(self, state):
+        for n in self.fields:
+            getattr(self, n)[...] = state[f"rollout.{n}"]
+        self.t = int(state["rollout.t"])
+
+
+def rollout_loss(net, obs, actions, rewards, next_obs, terminated, truncated, h):
+    """The A2C loss of one (T, N) rollout: returns, advantages, then actor_critic_loss.
+
+    ``h`` holds gamma, returns ('n-step' or 'gae'), gae_lambda, value_coef and
+    entropy_coef. One forward pass with the graph on obs (for the loss), one without
+    on next_obs (the bootstrap values V(s'_t): targets, not paths for the gradient).
+    """
+    T, N = rewards.shape
+    logits, values = net(obs.reshape(T * N, -1))
+    with no_grad():
+        next_values = net.value(next_obs.reshape(T * N, -1)).data.reshape(T, N)
+    v = values.data.reshape(T, N)
+    if h["returns"] == "gae":
+        advantages = gae(rewards, v, next_values, terminated, truncated, h["gamma"],
+                         h["gae_lambda"])
+        returns = advantages + v
+    else:
+        returns = n_step_returns(rewards, next_values, terminated, truncated, h["gamma"])
+        advantages = returns - v
+    return actor_critic_loss(logits, values, actions.reshape(-1),
+                             advantages.reshape(-1).astype(np.float32),
+                             returns.reshape(-1).astype(np.float32),
+                             h["value_coef"], h["entropy_coef"])
+
+
+def make_optimizer(params, h):
+    """Adam or RMSprop (the A3C paper's choice; alpha 0.99 as in OpenAI baselines)."""
+    if h["optimizer"] == "adam":
+        return optim.Adam(params, lr=h["lr"], eps=h["eps"])
+    return optim.RMSprop(params, lr=h["lr"], alpha=0.99, eps=h["eps"])
+
+
+def check_actor_critic_hparams(name, h):
+    """Range checks shared by A2C and A3C, each naming the bad value."""
+    if not (isinstance(h["n_steps"], (int, np.integer)) and h["n_steps"] >= 1):
+        raise ValueError(f"{name}: n_steps must be an int >= 1, got {h['n_steps']!r}")
+    if h["returns"] not in ("n-step", "gae"):
+        raise ValueError(f"{name}: returns must be 'n-step' or 'gae', got {h['returns']!r}")
+    if not 0 <= h["gae_lambda"] <= 1:
+        raise ValueError(f"{name}: gae_lambda must be in [0, 1], got {h['gae_lambda']}")
+    for key in ("value_coef", "entropy_coef"):
+        if not h[key] >= 0:
+            raise ValueError(f"{name}: {key} must be >= 0, got {h[key]}")
+    if not h["max_grad_norm"] > 0:
+        raise ValueError(f"{name}: max_grad_norm must be > 0, got {h['max_grad_norm']}")
+    if h["optimizer"] not in ("adam", "rmsprop"):
+        raise ValueError(f"{name}: optimizer must be 'adam' or 'rmsprop', "
+                         f"got {h['optimizer']!r}")
+    if not h["eps"] > 0:
+        raise ValueError(f"{name}: eps must be > 0, got {h['eps']}")
+    if isinstance(h["shared_layers"], bool) or h["shared_layers"] not in (0, 1, 2):
+        raise ValueError(f"{name}: shared_layers must be 0, 1 or 2 (of the 2 hidden "
+                         f"layers), got {h['shared_layers']!r}")
+
+
+# --- the agents -----------------------------------------------------------------------
+class ActorCriticBase(Agent):
+    """What A2C and A3C share: the two-headed network, its optimizer, acting, V(s)."""
+    action_spaces = (gym.spaces.Discrete,)
+    observation_spaces = (gym.spaces.Box, gym.spaces.Discrete)
+
+    def check_hparams(self, h):
+        super().check_hparams(h)
+        check_actor_critic_hparams(self.name, h)
+
+    def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
+        super().__init__(observation_space, action_space, seed, preset, **hparams)
+        self.n_actions = int(action_space.n)
+        self.net = ActorCriticNet(self.encode.size, self.n_actions, self.hparams["hidden_size"],
+                                  self.hparams["shared_layers"], rng=self.rng)
+        self.optimizer = make_optimizer(self.net.params(), self.hparams)
+
+    def act(self, obs, explore=True):
+        """One observation: a ~ pi(.|s), or argmax_a pi(a|s) when explore=False."""
+        with no_grad():
+            probs = self.net.policy(self.encode(obs)[None]).data
+        if explore:
+            return int(sample_actions(probs, self.rng)[0])
+        return int(np.argmax(probs[0]))
+
+    get_action = act
+
+    def value(self, obs):
+        """The critic's V(s) for one observation."""
+        with no_grad():
+            return float(self.net.value(self.encode(obs)[None]).data[0])
+
+    def modules(self):
+        return {"net": self.net}
+
+    def optimizers(self):
+        return {"optimizer": self.optimizer}
+
+
+class A2CAgent(ActorCriticBase):
+    """Advantage actor-critic, synchronous: one network, ``num_envs`` envs in lock-step.
+
+    The training loop sees ``num_envs > 1`` and steps a ``gymnasium.vector`` env
+    (``async_envs=True``: one process per env); each vector step it calls
+    ``act_batch(obs)`` and ``update(...)`` with (N,)-shaped arrays. Every ``n_steps``
+    vector steps the agent makes one gradient step on the whole rollout.
+
+    Resuming: the loop resets vector envs on resume, so every env's episode is cut
+    there. The rollout being filled is saved (``extra_state``); on loading, its last
+    step is marked truncated, so its return bootstraps from that step's saved next
+    observation instead of running on into an unrelated new episode.
+    """
+    name = "a2c"
+    defaults = {
+        "num_envs": 8, "async_envs": False, "n_steps": 5, "gamma": 0.99,
+        "returns": "gae", "gae_lambda": 0.95, "lr": 2e-3, "optimizer": "adam",
+        "eps": 1e-5, "hidden_size": 64, "shared_layers": 1, "value_coef": 0.5,
+        "entropy_coef": 0.0, "max_grad_norm": 0.5,
+    }
+    presets = {
+        # stable-baselines3's A2C with rl-baselines3-zoo's CartPole-v1 settings: separate
+        # actor and critic networks, RMSprop, n-step returns, no entropy bonus.
+        "rl-zoo": {"num_envs": 8, "n_steps": 5, "gamma": 0.99, "returns": "n-step",
+                   "lr": 7e-4, "optimizer": "rmsprop", "eps": 1e-5, "shared_layers": 0,
+                   "value_coef": 0.5, "entropy_coef": 0.0, "max_grad_norm": 0.5},
+        # Acrobot-v1 (returns near -100): with any layer shared the policy did not learn
+        # to swing up in 150k steps; with separate actor and critic networks it does.
+        "acrobot": {"shared_layers": 0},
+    }
+
+    def check_hparams(self, h):
+        super().check_hparams(h)
+        if not (isinstance(h["num_envs"], (int, np.integer)) and h["num_envs"] >= 2):
+            raise ValueError(f"{self.name}: num_envs must be an int >= 2 (A2C steps a batch "
+                             f"of environments; actor-critic is the one-env form), "
+                             f"got {h['num_envs']!r}")
+
+    def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
+        super().__init__(observation_space, action_space, seed, preset, **hparams)
+        self.num_envs = int(self.hparams["num_envs"])
+        self.rollout = Rollout(self.hparams["n_steps"], self.num_envs, self.encode.size)
+        self.updates = 0
+
+    def act_batch(self, obs_batch):
+        """One sampled action per environment: a_i ~ pi(.|s_i)."""
+        with no_grad():
+            probs = self.net.policy(self.encode.batch(obs_batch)).data
+        return sample_actions(probs, self.rng)
+
+    def update(self, obs, actions, rewards, next_obs, terminated, truncated):
+        """Store one vector step; every ``n_steps`` of them, learn from the rollout."""
+        self.rollout.add(self.encode.batch(obs), actions, rewards,
+                         self.encode.batch(next_obs), terminated, truncated)
+        if self.rollout.full:
+            return self.learn()
+        return None
+
+    def learn(self):
+        """One gradient step on the rollout's loss, clipped to ``max_grad_norm``."""
+        loss, stats = rollout_loss(self.net, *self.rollout.arrays(), self.hparams)
+        self.net.zero_grad()
+        loss.backward()
+        stats["grad_norm"] = optim.clip_grad_norm(self.net.params(),
+                                                  self.hparams["max_grad_norm"])
+        self.optimizer.step()
+        self.rollout.t = 0
+        self.updates += 1
+        return stats
+
+    def extra_state(self):
+        return {**self.rollout.state_dict(), "updates": np.array(self.updates)}
+
+    def load_extra_state(self, state):
+        self.rollout.load_state_dict(state)
+        self.updates = int(state["updates"])
+        if self.rollout.t:
+            # The loop resets its envs on resume: the episodes running in the saved
+            # rollout are cut here, which is a truncation (bootstrap from next_obs).
+            last = self.rollout.t - 1
+            self.rollout.truncated[last] |= ~self.rollout.terminated[last]
