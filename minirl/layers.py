@@ -137,3 +137,76 @@ class MLP(Module):
             x = self.activation(layer(x))
         x = self.layers[-1](x)
         return self.output_activation(x) if self.output_activation else x
+
+
+from minirl.core import Config  # noqa: E402  (NoisyLinear acts without a graph)
+
+__all__ += ["NoisyLinear"]
+
+
+class NoisyLinear(Module):
+    """A Linear layer whose weights carry learned Gaussian noise (Fortunato et al. 2018,
+    "Noisy Networks for Exploration", Eq. 9 with factorised noise, Sec. 3.2):
+
+        y = x @ (W_mu + W_sigma * eps_W) + (b_mu + b_sigma * eps_b)
+
+    The noise is factorised: eps_W = f(eps_in) f(eps_out)^T and eps_b = f(eps_out), with
+    eps_in, eps_out standard normal and f(e) = sign(e) sqrt(|e|), so one sample costs
+    in + out normal draws instead of in * out. The network learns how much noise to
+    keep (W_sigma, b_sigma), so exploration anneals itself where it is not needed.
+
+    Initialisation as in the paper's factorised case: mu uniform in [-1/sqrt(in),
+    1/sqrt(in)] and sigma = sigma_0 / sqrt(in) (sigma_0 = 0.5).
+
+    ``reset_noise()`` draws new noise from the layer's generator (the agent's, so a
+    seeded run repeats); ``remove_noise()`` makes ``forward`` take the mean path
+    ``x @ W_mu + b_mu``: deterministic, for evaluation. A new layer starts with noise.
+    """
+
+    def __init__(self, in_size, out_size, sigma0=0.5, dtype=np.float32, rng=None):
+        super().__init__()
+        for what, n in (("in_size", in_size), ("out_size", out_size)):
+            if not isinstance(n, (int, np.integer)) or n <= 0:
+                raise ValueError(f"NoisyLinear: {what} must be a positive int, got {n!r}")
+        if not sigma0 > 0:
+            raise ValueError(f"NoisyLinear: sigma0 must be > 0, got {sigma0}")
+        rng = np.random.default_rng() if rng is None else rng
+        self.in_size, self.out_size, self.sigma0 = int(in_size), int(out_size), sigma0
+        self.rng = rng
+        bound = 1.0 / np.sqrt(in_size)
+        sigma = sigma0 / np.sqrt(in_size)
+        self.W_mu = Parameter(rng.uniform(-bound, bound, (in_size, out_size)).astype(dtype),
+                              name="W_mu")
+        self.W_sigma = Parameter(np.full((in_size, out_size), sigma, dtype), name="W_sigma")
+        self.b_mu = Parameter(rng.uniform(-bound, bound, out_size).astype(dtype), name="b_mu")
+        self.b_sigma = Parameter(np.full(out_size, sigma, dtype), name="b_sigma")
+        self.reset_noise()
+
+    @staticmethod
+    def scale_noise(e):
+        """f(e) = sign(e) sqrt(|e|) (Fortunato et al. 2018, Sec. 3.2)."""
+        return np.sign(e) * np.sqrt(np.abs(e))
+
+    def reset_noise(self, rng=None):
+        """Draw eps_in, eps_out ~ N(0, 1) and form eps_W = f(eps_in) f(eps_out)^T."""
+        rng = self.rng if rng is None else rng
+        dtype = self.W_mu.data.dtype
+        eps = self.scale_noise(rng.standard_normal(self.in_size + self.out_size, dtype))
+        eps_in, eps_out = eps[:self.in_size], eps[self.in_size:]
+        self.eps_W = np.outer(eps_in, eps_out)
+        self.eps_b = eps_out
+
+    def remove_noise(self):
+        """Use the mean weights only until the next ``reset_noise``."""
+        self.eps_W = self.eps_b = None
+
+    def forward(self, x):
+        if self.eps_W is None:  # the mean path: deterministic
+            return F.linear(x, self.W_mu, self.b_mu)
+        if not Config.enable_backprop:  # acting: the same sum, without graph bookkeeping
+            W = self.W_mu.data + self.W_sigma.data * self.eps_W
+            b = self.b_mu.data + self.b_sigma.data * self.eps_b
+        else:
+            W = self.W_mu + self.W_sigma * self.eps_W
+            b = self.b_mu + self.b_sigma * self.eps_b
+        return F.linear(x, W, b)

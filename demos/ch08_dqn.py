@@ -1,0 +1,92 @@
+"""Chapter 8: DQN on CartPole, the book's settings beside the tuned defaults.
+
+    python demos/ch08_dqn.py --out runs/ch08
+
+Left: the chapter's loop, written as in the book (an episode loop of ``get_action``
+and ``update``, the target network synced every 20 episodes), with the ``book``
+preset on CartPole with a 200-step limit, 300 episodes. Right: ``minirl.train`` with
+the tuned defaults on CartPole-v1 (500-step limit), with greedy evaluations.
+Writes ``ch08_dqn.png``.
+"""
+import argparse
+import os
+
+import matplotlib
+matplotlib.use("Agg")
+import gymnasium as gym  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import minirl  # noqa: E402
+
+
+def book_loop(episodes, seed):
+    """The chapter's training loop, with terminated and truncated kept apart."""
+    env = gym.make("CartPole-v1", max_episode_steps=200)
+    agent = minirl.make_agent("dqn", env, seed=seed, preset="book")
+    rewards = []
+    for episode in range(episodes):
+        state, _ = env.reset(seed=seed + episode)
+        done, total_reward = False, 0.0
+        while not done:
+            action = agent.get_action(state)
+            next_state, reward, terminated, truncated, _ = env.step(action)
+            # The agent syncs its target network every 20 episodes by itself.
+            agent.update(state, action, reward, next_state, terminated, truncated)
+            state = next_state
+            total_reward += reward
+            done = terminated or truncated
+        rewards.append(total_reward)
+    return agent, rewards
+
+
+def smooth(x, k=20):
+    x = np.asarray(x, float)
+    if len(x) < k:
+        return x
+    return np.convolve(x, np.ones(k) / k, mode="valid")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=".")
+    parser.add_argument("--episodes", type=int, default=300, help="book preset episodes")
+    parser.add_argument("--steps", type=int, default=50_000, help="tuned default steps")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    book_agent, book_rewards = book_loop(args.episodes, args.seed)
+    book_eval = minirl.evaluate(book_agent, gym.make("CartPole-v1", max_episode_steps=200),
+                                20, seed=10_000)
+    tuned = minirl.train("dqn", "CartPole-v1", args.steps, seed=args.seed,
+                         eval_every=5000, eval_episodes=20)
+    steps, _, returns, _ = np.array(tuned.records).T
+
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "ch08_dqn.png")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.plot(book_rewards, alpha=0.35, label="episode return")
+    left.plot(np.arange(len(smooth(book_rewards))) + 19, smooth(book_rewards),
+              label="mean of 20")
+    left.set_title(f"book preset, CartPole 200-step limit\n(greedy after training: "
+                   f"{book_eval[0]:.0f} +- {book_eval[1]:.0f})")
+    left.set_xlabel("episode")
+    left.set_ylabel("return")
+    left.legend()
+    right.plot(steps, returns, alpha=0.35, label="episode return (exploring)")
+    if tuned.evaluations:
+        e_steps, e_mean, e_std = np.array(tuned.evaluations).T
+        right.errorbar(e_steps, e_mean, e_std, fmt="o-", capsize=3,
+                       label="greedy, 20 episodes")
+    right.axhline(475, color="k", ls="--", lw=1, label="solved (475)")
+    right.set_title("tuned default, CartPole-v1 (500-step limit)")
+    right.set_xlabel("environment step")
+    right.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(path)
+    return path
+
+
+if __name__ == "__main__":
+    main()

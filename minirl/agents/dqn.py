@@ -1,0 +1,540 @@
+"""Chapters 8 and 10: DQN and its improvements, each one small piece you can switch on.
+
+Chapter 8 (Mnih et al. 2015, "Human-level control through deep reinforcement
+learning") adds two things to chapter 7's Q-learning network:
+
+* experience replay: learn from minibatches drawn from a buffer of past transitions
+  (``minirl.replay.ReplayBuffer``), not from the last step alone;
+* a target network theta^-: a copy of the Q network, synchronised every C steps (or
+  every 20 episodes, as in the book), that computes the TD target
+
+      y = r + gamma * max_a' Q(s', a'; theta^-)       (y = r if s' is terminal)
+
+  and the loss is (y - Q(s, a; theta))^2 (or the Huber loss), with y held constant.
+
+Chapter 10 lists the improvements that Rainbow (Hessel et al. 2018) combines. Each is
+one function or one flag here:
+
+=============  =======================  ======================================
+flag           paper                    piece
+=============  =======================  ======================================
+double         van Hasselt et al. 2016  ``double_dqn_target``
+prioritized    Schaul et al. 2016       ``PrioritizedReplayBuffer`` + IS weights
+dueling        Wang et al. 2016         ``dueling_aggregate``
+noisy          Fortunato et al. 2018    ``minirl.layers.NoisyLinear``
+categorical    Bellemare et al. 2017    ``project_distribution``,
+                                        ``categorical_cross_entropy``
+n_step         Sutton & Barto 7.1       ``minirl.replay.NStepBuffer``, gamma**steps
+=============  =======================  ======================================
+
+Rainbow is ``DQNAgent`` with every flag on (the ``rainbow`` preset): the same
+functions, composed in ``DQNAgent.learn``, not a second copy of the algorithm.
+
+Terminated vs truncated: the replay stores ``terminated`` only. A transition cut off
+by a time limit still bootstraps from ``next_obs``. The book's listing unpacks
+``step`` as ``next_state, reward, done, info, _``: its ``done`` is ``terminated``, the
+time limit lands in ``info`` unread, and the usual repair ``done = terminated or
+truncated`` would stop the bootstrap at the time limit (see docs/ch08.md).
+"""
+import gymnasium as gym
+import numpy as np
+
+import minirl.functions as F
+import minirl.layers as L
+import minirl.optimizers as optim
+from minirl.agents.base import Agent
+from minirl.core import Function, no_grad
+from minirl.replay import NStepBuffer, PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
+
+__all__ = ["QNet", "DQNAgent", "td_target", "double_dqn_target", "dueling_aggregate",
+           "project_distribution", "categorical_cross_entropy", "td_loss",
+           "epsilon_schedule", "HuberElementwise", "huber_elementwise"]
+
+
+# ---------------------------------------------------------------------------
+# The network
+# ---------------------------------------------------------------------------
+
+def dueling_aggregate(value, advantage):
+    """Q(s, a) = V(s) + A(s, a) - mean_a' A(s, a')   (Wang et al. 2016, Eq. 9).
+
+    ``value`` is (B, 1, ...) and ``advantage`` (B, n_actions, ...): the mean is over
+    the action axis of each sample on its own. Subtracting it makes V and A
+    identifiable (adding a constant to A and removing it from V would change nothing).
+    """
+    return value + advantage - F.mean(advantage, axis=1, keepdims=True)
+
+
+class QNet(L.Module):
+    """Observation -> [Linear -> ReLU] per hidden size -> head.
+
+    The head gives Q(s, .) of shape (B, n_actions), or with ``n_atoms > 1`` (C51) the
+    logits of a distribution over ``n_atoms`` returns per action, (B, n_actions, n_atoms).
+    ``dueling`` splits the head into V(s) and A(s, .) joined by ``dueling_aggregate``.
+    ``noisy`` makes every layer a ``NoisyLinear``. The book's QNet is
+    ``QNet(4, 2, (128, 128))``.
+    """
+
+    def __init__(self, in_size, n_actions, hidden_sizes=(128, 128), dueling=False,
+                 noisy=False, n_atoms=1, sigma0=0.5, rng=None):
+        super().__init__()
+        rng = np.random.default_rng() if rng is None else rng
+
+        def layer(n_in, n_out):
+            if noisy:
+                return L.NoisyLinear(n_in, n_out, sigma0=sigma0, rng=rng)
+            return L.Linear(n_in, n_out, rng=rng)
+
+        self.n_actions, self.n_atoms, self.dueling = int(n_actions), int(n_atoms), dueling
+        sizes = (int(in_size), *(int(h) for h in hidden_sizes))
+        self.hidden = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            setattr(self, f"l{i}", layer(n_in, n_out))  # registers 'l0.W', 'l0.b', ...
+            self.hidden.append(getattr(self, f"l{i}"))
+        if dueling:
+            self.value = layer(sizes[-1], self.n_atoms)
+            self.advantage = layer(sizes[-1], self.n_actions * self.n_atoms)
+            self.layers = self.hidden + [self.value, self.advantage]
+        else:
+            self.head = layer(sizes[-1], self.n_actions * self.n_atoms)
+            self.layers = self.hidden + [self.head]
+        self.noisy_layers = [m for m in self.layers if isinstance(m, L.NoisyLinear)]
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = F.relu(layer(x))
+        batch = x.shape[0]
+        if not self.dueling:
+            y = self.head(x)
+            return y if self.n_atoms == 1 else y.reshape(batch, self.n_actions, self.n_atoms)
+        shape = (batch, 1) if self.n_atoms == 1 else (batch, 1, self.n_atoms)
+        value = self.value(x).reshape(shape)
+        advantage = self.advantage(x).reshape((batch, self.n_actions, *shape[2:]))
+        return dueling_aggregate(value, advantage)
+
+    def reset_noise(self):
+        """A new noise sample in every NoisyLinear (nothing without ``noisy``)."""
+        for layer in self.noisy_layers:
+            layer.reset_noise()
+
+    def remove_noise(self):
+        """The mean path of every NoisyLinear: a deterministic network, for evaluation."""
+        for layer in self.noisy_layers:
+            layer.remove_noise()
+
+
+# ---------------------------------------------------------------------------
+# TD targets (held constant: computed from arrays, under no_grad)
+# ---------------------------------------------------------------------------
+
+def td_target(reward, next_q_target, terminated, gamma_n):
+    """y = r + gamma^n (1 - terminated) max_a' Q(s', a'; theta^-)   (Mnih et al. 2015).
+
+    ``next_q_target`` is (B, n_actions) from the target network. ``gamma_n`` is gamma,
+    or gamma ** steps per sample for n-step transitions. A truncated transition has
+    terminated = 0, so it bootstraps.
+    """
+    return reward + gamma_n * (1.0 - terminated) * next_q_target.max(axis=1)
+
+
+def double_dqn_target(reward, next_q_online, next_q_target, terminated, gamma_n):
+    """y = r + gamma^n (1 - terminated) Q(s', argmax_a' Q(s', a'; theta); theta^-)
+    (van Hasselt et al. 2016, Eq. 4).
+
+    The online network chooses the action and the target network values it, so one
+    network's overestimation is not both chosen and believed.
+    """
+    best = next_q_online.argmax(axis=1)
+    next_value = next_q_target[np.arange(len(best)), best]
+    return reward + gamma_n * (1.0 - terminated) * next_value
+
+
+# ---------------------------------------------------------------------------
+# Losses
+# ---------------------------------------------------------------------------
+
+class HuberElementwise(Function):
+    """h(d) = d^2 / 2 if |d| <= delta else delta (|d| - delta / 2), per element.
+
+    ``F.huber_loss`` averages over the batch; prioritized replay needs each sample's
+    loss so it can weight it. dh/dd = clip(d, -delta, delta).
+    """
+
+    def __init__(self, delta):
+        self.delta = delta
+
+    def forward(self, d):
+        a = np.abs(d)
+        return np.where(a <= self.delta, 0.5 * d * d,
+                        self.delta * (a - 0.5 * self.delta)).astype(d.dtype, copy=False)
+
+    def backward(self, gy):
+        d = self.inputs[0].data
+        return gy * np.clip(d, -self.delta, self.delta).astype(d.dtype, copy=False)
+
+
+def huber_elementwise(d, delta=1.0):
+    return HuberElementwise(delta)(d)
+
+
+def td_loss(q, target, weights=None, kind="huber"):
+    """L = mean_i w_i l(y_i - Q(s_i, a_i)), l the squared error or the Huber loss.
+
+    Without ``weights`` (uniform replay) this is ``F.mean_squared_error`` or
+    ``F.huber_loss``. With importance weights w_i (prioritized replay, Schaul et al.
+    2016, Algorithm 1 line 11) each sample's loss is scaled before the mean.
+    """
+    if weights is None:
+        return F.mean_squared_error(q, target) if kind == "mse" else F.huber_loss(q, target)
+    d = q - target
+    per_sample = d * d if kind == "mse" else huber_elementwise(d)
+    return F.mean(per_sample * weights)
+
+
+def project_distribution(next_probs, reward, terminated, gamma_n, support):
+    """Project the Bellman-updated distribution onto the fixed support
+    (Bellemare et al. 2017, Algorithm 1; Eq. 7).
+
+    Atom j of the next state's distribution, probability p_j at return z_j, moves to
+    T z_j = r + gamma^n (1 - terminated) z_j, clamped to [v_min, v_max]. It lands
+    between two support points, at fractional index b_j = (T z_j - v_min) / dz, and is
+    split between its neighbours l = floor(b_j) and u = ceil(b_j) in proportion to
+    closeness: (u - b_j) p_j to z_l and (b_j - l) p_j to z_u. An atom landing exactly
+    on a support point has l = u, where both shares would be 0: it gives all of p_j
+    to z_l. Equivalent to Eq. 7, m_i = sum_j [1 - |T z_j - z_i| / dz]_0^1 p_j.
+
+    next_probs (B, N), reward/terminated (B,), gamma_n a scalar or (B,), support (N,)
+    evenly spaced. Returns the target probabilities m, (B, N); each row sums to 1.
+    """
+    next_probs = np.asarray(next_probs)
+    batch, n_atoms = next_probs.shape
+    v_min, v_max = float(support[0]), float(support[-1])
+    dz = (v_max - v_min) / (n_atoms - 1)
+    discount = np.asarray(gamma_n * (1.0 - np.asarray(terminated, np.float64)))
+    tz = np.asarray(reward, np.float64)[:, None] + discount.reshape(-1, 1) * support[None, :]
+    tz = np.clip(tz, v_min, v_max)
+    b = np.clip((tz - v_min) / dz, 0, n_atoms - 1)  # clip: round-off must not pass N-1
+    lower, upper = np.floor(b), np.ceil(b)
+    to_lower = next_probs * (upper - b + (lower == upper))
+    to_upper = next_probs * (b - lower)
+    offset = (np.arange(batch) * n_atoms)[:, None]  # row i's atoms live at i*N .. i*N+N-1
+    m = np.bincount((offset + lower.astype(np.int64)).ravel(), to_lower.ravel(),
+                    minlength=batch * n_atoms)
+    m += np.bincount((offset + upper.astype(np.int64)).ravel(), to_upper.ravel(),
+                     minlength=batch * n_atoms)
+    return m.reshape(batch, n_atoms).astype(next_probs.dtype, copy=False)
+
+
+def categorical_cross_entropy(logits, target_probs):
+    """Per sample: -sum_i m_i log p_i(s, a), p = softmax(logits) over the atoms
+    (Bellemare et al. 2017, Algorithm 1, last line). Shape (B,).
+
+    The target m is a constant; the gradient w.r.t. the logits is p - m.
+    """
+    return -F.sum(F.log_softmax(logits, axis=-1) * target_probs, axis=-1)
+
+
+def epsilon_schedule(step, start, end, duration):
+    """epsilon for epsilon-greedy: from ``start`` to ``end`` linearly over ``duration``
+    steps, then ``end`` (Mnih et al. 2015: 1 -> 0.1). start == end is the book's
+    fixed epsilon."""
+    return linear_schedule(start, end, duration, step)
+
+
+# ---------------------------------------------------------------------------
+# The agent
+# ---------------------------------------------------------------------------
+
+_FLAGS = ("double", "prioritized", "dueling", "noisy", "categorical")
+
+
+class DQNAgent(Agent):
+    """DQN (chapter 8) with the chapter 10 improvements as flags.
+
+    ``act`` is epsilon-greedy on Q(s, .; theta) (noisy networks explore through their
+    weights, and their epsilon defaults to 0); ``update`` stores the transition and,
+    every ``train_freq`` steps after ``learning_starts``, runs ``gradient_steps``
+    minibatch updates (``learn``); the target network is copied from the online one
+    every ``target_update_interval`` steps, or every ``target_update_episodes``
+    episodes (the book: 20).
+    """
+    name = "dqn"
+    action_spaces = (gym.spaces.Discrete,)
+    observation_spaces = (gym.spaces.Box, gym.spaces.Discrete)
+    defaults = {
+        # network and optimiser
+        "hidden_sizes": (64, 64), "lr": 2.3e-3, "gamma": 0.99, "loss": "huber",
+        "max_grad_norm": 10.0,
+        # replay and schedule of updates
+        "buffer_size": 100_000, "batch_size": 64, "learning_starts": 1000,
+        "train_freq": 256, "gradient_steps": 128,
+        "target_update_interval": 256, "target_update_episodes": 0,
+        # epsilon-greedy
+        "epsilon_start": 1.0, "epsilon_end": 0.04, "exploration_steps": 8000,
+        # chapter 10 (all off: plain DQN)
+        "double": False, "prioritized": False, "dueling": False, "noisy": False,
+        "categorical": False, "n_step": 1,
+        "per_alpha": 0.6, "per_beta": 0.4, "per_beta_steps": 100_000, "per_eps": 1e-6,
+        "noisy_sigma": 0.5,
+        "n_atoms": 51, "v_min": -200.0, "v_max": 200.0,
+    }
+    presets = {
+        # The chapter's settings: 4-128-128-2, Adam 5e-4, gamma 0.98, fixed epsilon 0.1,
+        # buffer 10000, batch 32, MSE, target synced every 20 episodes, no clipping.
+        "book": {"hidden_sizes": (128, 128), "lr": 5e-4, "gamma": 0.98, "loss": "mse",
+                 "max_grad_norm": None, "buffer_size": 10_000, "batch_size": 32,
+                 "learning_starts": 32, "train_freq": 1, "gradient_steps": 1,
+                 "target_update_interval": 0, "target_update_episodes": 20,
+                 "epsilon_start": 0.1, "epsilon_end": 0.1, "exploration_steps": 0},
+        # Every flag on. Noisy nets explore by themselves, but a short burst of random
+        # actions found Acrobot's goal sooner than the noise alone (docs/ch10-dqn-variants.md).
+        "rainbow": {"double": True, "prioritized": True, "dueling": True, "noisy": True,
+                    "categorical": True, "n_step": 3,
+                    "epsilon_start": 1.0, "epsilon_end": 0.0, "exploration_steps": 8000},
+    }
+    # Noisy networks explore through their weights: unless told otherwise, no epsilon.
+    noisy_defaults = {"epsilon_start": 0.0, "epsilon_end": 0.0}
+
+    @classmethod
+    def resolve_hparams(cls, preset, overrides):
+        hparams = super().resolve_hparams(preset, overrides)
+        if hparams["noisy"]:
+            chosen = set(overrides) | set(cls.presets.get(preset, {}))
+            hparams.update({k: v for k, v in cls.noisy_defaults.items() if k not in chosen})
+        return hparams
+
+    def check_hparams(self, h):
+        super().check_hparams(h)
+        name = self.name
+
+        def fail(message):
+            raise ValueError(f"{name}: {message}")
+        sizes = h["hidden_sizes"]
+        if (not isinstance(sizes, (list, tuple)) or not sizes
+                or not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes)):
+            fail(f"hidden_sizes must be a non-empty list of positive ints, got {sizes!r}")
+        if h["loss"] not in ("mse", "huber"):
+            fail(f"loss must be 'mse' or 'huber', got {h['loss']!r}")
+        if h["max_grad_norm"] is not None and not h["max_grad_norm"] > 0:
+            fail(f"max_grad_norm must be > 0 or None (no clipping), got {h['max_grad_norm']}")
+        for key in ("train_freq", "gradient_steps", "n_step", "per_beta_steps"):
+            if not (isinstance(h[key], (int, np.integer)) and h[key] >= 1):
+                fail(f"{key} must be an int >= 1, got {h[key]!r}")
+        for key in ("learning_starts", "target_update_interval", "target_update_episodes",
+                    "exploration_steps"):
+            if not (isinstance(h[key], (int, np.integer)) and h[key] >= 0):
+                fail(f"{key} must be an int >= 0, got {h[key]!r}")
+        if (h["target_update_interval"] > 0) == (h["target_update_episodes"] > 0):
+            fail("set exactly one of target_update_interval (steps) and "
+                 "target_update_episodes (episodes) > 0, the other 0; got "
+                 f"{h['target_update_interval']} and {h['target_update_episodes']}")
+        for key in ("epsilon_start", "epsilon_end", "per_beta"):
+            if not 0 <= h[key] <= 1:
+                fail(f"{key} must be in [0, 1], got {h[key]}")
+        for key in _FLAGS:
+            if not isinstance(h[key], (bool, np.bool_)):
+                fail(f"{key} must be True or False, got {h[key]!r}")
+        if h["per_alpha"] < 0:
+            fail(f"per_alpha must be >= 0, got {h['per_alpha']}")
+        if not h["per_eps"] > 0:
+            fail(f"per_eps must be > 0, got {h['per_eps']}")
+        if not h["noisy_sigma"] > 0:
+            fail(f"noisy_sigma must be > 0, got {h['noisy_sigma']}")
+        if not (isinstance(h["n_atoms"], (int, np.integer)) and h["n_atoms"] >= 2):
+            fail(f"n_atoms must be an int >= 2, got {h['n_atoms']!r}")
+        if not h["v_min"] < h["v_max"]:
+            fail(f"v_min must be < v_max, got {h['v_min']} and {h['v_max']}")
+
+    def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
+        super().__init__(observation_space, action_space, seed, preset, **hparams)
+        h = self.hparams
+        self.gamma, self.batch_size = h["gamma"], h["batch_size"]
+        self.n_actions, self.action_start = int(action_space.n), int(action_space.start)
+        self.double, self.prioritized = h["double"], h["prioritized"]
+        self.noisy, self.categorical = h["noisy"], h["categorical"]
+        n_atoms = h["n_atoms"] if self.categorical else 1
+        # C51's support: N evenly spaced returns z_i on [v_min, v_max].
+        self.support = np.linspace(h["v_min"], h["v_max"], n_atoms).astype(np.float32)
+
+        def qnet():
+            return QNet(self.encode.size, self.n_actions, h["hidden_sizes"], h["dueling"],
+                        self.noisy, n_atoms, h["noisy_sigma"], rng=self.rng)
+        self.qnet = qnet()
+        self.target_qnet = qnet()
+        optim.hard_update(self.target_qnet, self.qnet)
+        self.optimizer = optim.Adam(self.qnet.params(), lr=h["lr"])
+
+        if self.prioritized:
+            self.replay = PrioritizedReplayBuffer(h["buffer_size"], self.encode.shape,
+                                                  alpha=h["per_alpha"], beta=h["per_beta"],
+                                                  eps=h["per_eps"], rng=self.rng)
+        else:
+            self.replay = ReplayBuffer(h["buffer_size"], self.encode.shape, rng=self.rng)
+        self.n_step = NStepBuffer(h["n_step"], self.gamma) if h["n_step"] > 1 else None
+
+        self.steps = 0        # environment steps seen by update()
+        self.episodes = 0     # episodes finished
+        self.learn_steps = 0  # gradient steps taken
+        self.rows = np.arange(self.batch_size)
+
+    # -- acting ------------------------------------------------------------------------
+    @property
+    def epsilon(self):
+        h = self.hparams
+        return epsilon_schedule(self.steps, h["epsilon_start"], h["epsilon_end"],
+                                h["exploration_steps"])
+
+    def _q(self, net, x):
+        """Q(s, .) as an array for a batch of encoded observations (no graph)."""
+        with no_grad():
+            out = net(x).data
+            if self.categorical:  # Q(s, a) = sum_i z_i p_i(s, a)
+                out = F.softmax(out, axis=-1).data @ self.support
+        return out
+
+    def q_values(self, obs):
+        """Q(s, .) for one observation, as an ndarray (noisy layers: the mean path)."""
+        self.qnet.remove_noise()
+        return self._q(self.qnet, self.encode(obs)[None])[0]
+
+    def act(self, obs, explore=True):
+        """Epsilon-greedy on Q(s, .): random with probability epsilon, else argmax.
+
+        With noisy layers, ``explore=True`` acts on a fresh noise sample (Fortunato et
+        al. 2018, Algorithm 1) and ``explore=False`` on the mean weights.
+        """
+        if explore:
+            epsilon = self.epsilon
+            if epsilon > 0 and self.rng.random() < epsilon:
+                return int(self.rng.integers(self.n_actions)) + self.action_start
+            if self.noisy:
+                self.qnet.reset_noise()
+                return int(self._q(self.qnet, self.encode(obs)[None])[0].argmax()) + \
+                    self.action_start
+        return int(self.q_values(obs).argmax()) + self.action_start
+
+    get_action = act
+
+    # -- learning ----------------------------------------------------------------------
+    def update(self, obs, action, reward, next_obs, terminated, truncated):
+        """Store the transition; learn and sync the target network on schedule."""
+        h = self.hparams
+        x, next_x = self.encode(obs), self.encode(next_obs)
+        a = int(action) - self.action_start
+        if self.n_step is None:
+            self.replay.add(x, a, reward, next_x, terminated)
+        else:  # n-step: a transition completes n steps later (or at the episode's end)
+            for transition in self.n_step.push(x.copy(), a, reward, next_x.copy(),
+                                               terminated, truncated):
+                self.replay.add(*transition)
+        self.steps += 1
+        info = None
+        if (self.steps >= h["learning_starts"] and self.steps % h["train_freq"] == 0
+                and len(self.replay) >= self.batch_size):
+            for _ in range(h["gradient_steps"]):
+                info = self.learn()
+        if h["target_update_interval"] and self.steps % h["target_update_interval"] == 0:
+            self.sync_target()
+        if terminated or truncated:
+            self.episodes += 1
+            if h["target_update_episodes"] and self.episodes % h["target_update_episodes"] == 0:
+                self.sync_target()
+        return info
+
+    def sync_target(self):
+        """theta^- <- theta (the book's ``sync_qnet``)."""
+        optim.hard_update(self.target_qnet, self.qnet)
+
+    def learn(self):
+        """One gradient step on a minibatch: the whole algorithm, flag by flag."""
+        h = self.hparams
+        if self.prioritized:  # beta anneals to 1 (Schaul et al. 2016, Sec. 3.4)
+            beta = linear_schedule(h["per_beta"], 1.0, h["per_beta_steps"], self.steps)
+            batch = self.replay.sample(self.batch_size, beta=beta)
+            weights = batch.weights
+        else:
+            batch = self.replay.sample(self.batch_size)
+            weights = None
+        if self.noisy:  # independent noise for the online and the target network
+            self.qnet.reset_noise()
+            self.target_qnet.reset_noise()
+
+        out_a = self.qnet(batch.obs)[self.rows, batch.action]  # Q(s, a), or Z(s, a)'s logits
+        with no_grad():
+            target = self.target(batch)  # a constant: no gradient reaches theta^-
+        if self.categorical:
+            per_sample = categorical_cross_entropy(out_a, target)
+            loss = F.mean(per_sample if weights is None else per_sample * weights)
+            priorities = per_sample.data  # Rainbow: the loss is the priority
+        else:
+            loss = td_loss(out_a, target, weights, h["loss"])
+            priorities = out_a.data - target  # the TD error delta
+        self.optimizer.zero_grad()
+        loss.backward()
+        if h["max_grad_norm"] is not None:
+            optim.clip_grad_norm(self.optimizer.params, h["max_grad_norm"])
+        self.optimizer.step()
+        if self.prioritized:  # p_i = |delta_i| + eps
+            self.replay.update_priorities(batch.indices, priorities)
+        self.learn_steps += 1
+        return {"loss": float(loss.data)}
+
+    def target(self, batch):
+        """The TD target y, or for C51 the projected target distribution m.
+
+        n-step transitions discount their bootstrap by gamma ** steps.
+        """
+        gamma_n = self.gamma if self.n_step is None else \
+            (self.gamma ** batch.steps).astype(np.float32)
+        next_out = self.target_qnet(batch.next_obs).data  # from theta^-
+        if self.categorical:
+            next_probs = F.softmax(next_out, axis=-1).data  # p_i(s', a'), (B, A, N)
+            next_q = next_probs @ self.support              # Q(s', a') = sum_i z_i p_i
+        else:
+            next_q = next_out
+        # Double DQN: the online network chooses a', the target network values it.
+        next_online = self._q(self.qnet, batch.next_obs) if self.double else None
+        if not self.categorical:
+            if self.double:
+                return double_dqn_target(batch.reward, next_online, next_q,
+                                         batch.terminated, gamma_n)
+            return td_target(batch.reward, next_q, batch.terminated, gamma_n)
+        best = (next_online if self.double else next_q).argmax(axis=1)
+        return project_distribution(next_probs[self.rows, best], batch.reward,
+                                    batch.terminated, gamma_n, self.support)
+
+    # -- state -------------------------------------------------------------------------
+    def modules(self):
+        return {"qnet": self.qnet, "target_qnet": self.target_qnet}
+
+    def optimizers(self):
+        return {"optimizer": self.optimizer}
+
+    def extra_state(self):
+        state = {"steps": np.array(self.steps), "episodes": np.array(self.episodes),
+                 "learn_steps": np.array(self.learn_steps)}
+        for key, value in self.replay.state_dict().items():
+            state[f"replay.{key}"] = value
+        if self.n_step is not None:  # the unfinished n-step transitions of this episode
+            pending = list(self.n_step.pending)
+            size = self.encode.size
+            state["nstep.obs"] = np.array([p[0] for p in pending], np.float32).reshape(-1, size)
+            state["nstep.action"] = np.array([p[1] for p in pending], np.int64)
+            state["nstep.reward"] = np.array([p[2] for p in pending], np.float64)
+            state["nstep.next_obs"] = np.array([p[3] for p in pending],
+                                               np.float32).reshape(-1, size)
+        return state
+
+    def load_extra_state(self, state):
+        self.steps = int(state["steps"])
+        self.episodes = int(state["episodes"])
+        self.learn_steps = int(state["learn_steps"])
+        self.replay.load_state_dict({k[len("replay."):]: v for k, v in state.items()
+                                     if k.startswith("replay.")})
+        if self.n_step is not None:
+            self.n_step.reset()
+            for obs, action, reward, next_obs in zip(
+                    state["nstep.obs"], state["nstep.action"], state["nstep.reward"],
+                    state["nstep.next_obs"]):
+                self.n_step.pending.append((obs.copy(), int(action), float(reward),
+                                            next_obs.copy()))

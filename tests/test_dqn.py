@@ -1,0 +1,374 @@
+"""Chapter 8: DQN, the target network, Double DQN, prioritized replay.
+
+Each formula is checked against an independent computation:
+
+- td_target and double_dqn_target against hand computations (no bootstrap on
+  termination, bootstrap on truncation; networks built to disagree);
+- the agent's loss against a NumPy re-computation of the same batch, for plain,
+  double and prioritized DQN (IS weights multiply each sample's loss);
+- the target network receives no gradient; the Huber op by finite differences;
+- target sync by steps and by episodes, train_freq / gradient_steps / learning_starts,
+  gradient clipping, the epsilon schedule, hyperparameter errors;
+- save -> load gives the same greedy actions, and a resumed run ends where an
+  uninterrupted one does;
+- a seeded learning test on a small chain for dqn, double-dqn and per-dqn.
+
+(The replay buffer, sum tree, stratified sampling and IS weights have their own
+tests in test_replay.py.)
+"""
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import minirl
+import minirl.functions as F
+from minirl.agents.dqn import (QNet, double_dqn_target, epsilon_schedule,
+                               huber_elementwise, td_loss, td_target)
+from minirl.core import Variable
+from minirl.envs.testing import ChainEnv
+from minirl.gradcheck import gradient_check
+from minirl.replay import PrioritizedReplayBuffer
+
+SMALL = dict(hidden_sizes=(16,), buffer_size=500, batch_size=8, learning_starts=8,
+             train_freq=1, gradient_steps=1, target_update_interval=50)
+
+
+def make(name="dqn", env="minirl/Chain-v0", seed=0, **hparams):
+    return minirl.make_agent(name, env, seed=seed, **{**SMALL, **hparams})
+
+
+def feed(agent, env, steps, seed=0):
+    """Run the agent's own loop for ``steps`` steps (as minirl.train does)."""
+    obs, _ = env.reset(seed=seed)
+    for _ in range(steps):
+        action = agent.act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        agent.update(obs, action, reward, next_obs, terminated, truncated)
+        obs = next_obs
+        if terminated or truncated:
+            obs, _ = env.reset()
+
+
+# ---------------------------------------------------------------------------
+# TD targets
+# ---------------------------------------------------------------------------
+
+def test_td_target_by_hand_no_bootstrap_on_termination():
+    reward = np.array([1.0, 0.5, -1.0], np.float32)
+    next_q = np.array([[2.0, 3.0], [4.0, -1.0], [7.0, 9.0]], np.float32)
+    terminated = np.array([0.0, 0.0, 1.0], np.float32)
+    # y = r + 0.9 * max_a' Q(s', a'), except the terminal row: y = r.
+    expected = [1.0 + 0.9 * 3.0, 0.5 + 0.9 * 4.0, -1.0]
+    np.testing.assert_allclose(td_target(reward, next_q, terminated, 0.9), expected, rtol=1e-6)
+    # gamma ** steps per sample (n-step): row 0 took 2 steps, row 1 three.
+    gamma_n = 0.9 ** np.array([2, 3, 1])
+    np.testing.assert_allclose(td_target(reward, next_q, terminated, gamma_n),
+                               [1.0 + 0.81 * 3.0, 0.5 + 0.729 * 4.0, -1.0], rtol=1e-6)
+
+
+def test_truncated_transition_is_stored_as_not_terminal_and_bootstraps():
+    agent = make(learning_starts=10_000)
+    x = 0
+    agent.update(x, 1, 0.0, 1, terminated=False, truncated=True)   # time limit
+    agent.update(x, 1, 0.0, 1, terminated=True, truncated=False)   # a real end
+    np.testing.assert_array_equal(agent.replay.terminated[:2], [0.0, 1.0])
+    # So its target keeps gamma * max Q(s') while the terminal one is r alone.
+    next_q = np.array([[1.0, 2.0], [1.0, 2.0]], np.float32)
+    y = td_target(np.zeros(2, np.float32), next_q, agent.replay.terminated[:2], 0.5)
+    np.testing.assert_allclose(y, [1.0, 0.0])
+
+
+def test_double_dqn_target_online_chooses_target_values():
+    reward = np.array([0.0, 1.0], np.float32)
+    next_online = np.array([[1.0, 5.0], [3.0, 0.0]], np.float32)   # prefers 1, then 0
+    next_target = np.array([[10.0, 2.0], [4.0, 7.0]], np.float32)  # prefers 0, then 1
+    terminated = np.zeros(2, np.float32)
+    # Double: Q_target(s', argmax Q_online) = [2, 4]; plain DQN would take [10, 7].
+    np.testing.assert_allclose(
+        double_dqn_target(reward, next_online, next_target, terminated, 0.5),
+        [0.5 * 2.0, 1.0 + 0.5 * 4.0])
+    np.testing.assert_allclose(td_target(reward, next_target, terminated, 0.5),
+                               [0.5 * 10.0, 1.0 + 0.5 * 7.0])
+    np.testing.assert_allclose(
+        double_dqn_target(reward, next_online, next_target, np.ones(2, np.float32), 0.5),
+        reward)
+
+
+# ---------------------------------------------------------------------------
+# The agent's loss, recomputed in NumPy
+# ---------------------------------------------------------------------------
+
+def numpy_q(weights, x, hidden):
+    """The QNet forward pass from its state_dict, in float64 NumPy."""
+    h = np.asarray(x, np.float64)
+    for i in range(hidden):
+        h = np.maximum(h @ weights[f"l{i}.W"] + weights[f"l{i}.b"], 0)
+    return h @ weights["head.W"] + weights["head.b"]
+
+
+def huber(d):
+    return np.where(np.abs(d) <= 1, 0.5 * d * d, np.abs(d) - 0.5)
+
+
+def record_batches(agent):
+    batches, sample = [], agent.replay.sample
+    agent.replay.sample = lambda *a, **k: batches.append(sample(*a, **k)) or batches[-1]
+    return batches
+
+
+def spread_apart(agent, seed=1):
+    """Give the target network other weights, so online and target disagree."""
+    rng = np.random.default_rng(seed)
+    for p in agent.target_qnet.params():
+        p.data = rng.standard_normal(p.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("name, loss", [("dqn", "huber"), ("dqn", "mse"),
+                                        ("double-dqn", "huber"), ("per-dqn", "huber"),
+                                        ("per-dqn", "mse")])
+def test_agent_loss_matches_numpy(name, loss):
+    env = gym.make("minirl/Identity-v0")
+    agent = make(name, env, loss=loss, learning_starts=10_000, gamma=0.9)
+    feed(agent, env, 60)
+    if name == "per-dqn":  # unequal priorities, so the IS weights are not all one
+        agent.replay.update_priorities(np.arange(60), np.linspace(0, 3, 60))
+    spread_apart(agent)
+    online = {k: v.astype(np.float64) for k, v in agent.qnet.state_dict().items()}
+    target = {k: v.astype(np.float64) for k, v in agent.target_qnet.state_dict().items()}
+    batches = record_batches(agent)
+    result = agent.learn()
+    b = batches[0]
+    x, next_x = b.obs, b.next_obs
+    q = numpy_q(online, x, 1)[np.arange(len(x)), b.action]
+    next_t = numpy_q(target, next_x, 1)
+    if name == "double-dqn":
+        best = numpy_q(online, next_x, 1).argmax(axis=1)
+        next_v = next_t[np.arange(len(x)), best]
+        assert not np.array_equal(best, next_t.argmax(axis=1)), "nets should disagree"
+    else:
+        next_v = next_t.max(axis=1)
+    y = b.reward + 0.9 * (1 - b.terminated) * next_v
+    per_sample = (q - y) ** 2 if loss == "mse" else huber(q - y)
+    w = b.weights if name == "per-dqn" else np.ones(len(x))
+    if name == "per-dqn":
+        assert isinstance(agent.replay, PrioritizedReplayBuffer)
+        assert w.min() < 1.0
+        # The priorities are now |delta| + eps for the sampled slots.
+        leaves = agent.replay.sum_tree[b.indices] ** (1 / agent.replay.alpha)
+        np.testing.assert_allclose(leaves, np.abs(q - y) + agent.replay.eps, rtol=1e-4)
+    np.testing.assert_allclose(result["loss"], np.mean(w * per_sample), rtol=1e-4)
+
+
+def test_target_network_gets_no_gradient_and_stays_put():
+    env = gym.make("minirl/Identity-v0")
+    agent = make("double-dqn", env, learning_starts=10_000)
+    feed(agent, env, 30)
+    before = agent.target_qnet.state_dict()
+    agent.learn()
+    assert all(p.grad is None for p in agent.target_qnet.params())
+    assert all(p.grad is not None for p in agent.qnet.params())
+    after = agent.target_qnet.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_huber_elementwise_and_weighted_losses():
+    d = np.array([-3.0, -1.0, -0.5, 0.0, 0.25, 1.0, 2.0])
+    np.testing.assert_allclose(huber_elementwise(d).data, huber(d))
+    gradient_check(lambda v: huber_elementwise(v), np.array([-2.5, -0.3, 0.4, 1.7]))
+    rng = np.random.default_rng(0)
+    q = Variable(rng.standard_normal(6).astype(np.float32) * 2)
+    t = rng.standard_normal(6).astype(np.float32)
+    ones = np.ones(6, np.float32)
+    # Unit weights give the batch-averaged losses of functions.py.
+    np.testing.assert_allclose(td_loss(q, t, ones, "mse").data,
+                               F.mean_squared_error(q, t).data, rtol=1e-6)
+    np.testing.assert_allclose(td_loss(q, t, ones, "huber").data,
+                               F.huber_loss(q, t).data, rtol=1e-6)
+    w = rng.random(6).astype(np.float32)
+    np.testing.assert_allclose(td_loss(q, t, w, "huber").data,
+                               np.mean(w * huber(q.data - t)), rtol=1e-6)
+    gradient_check(lambda v: td_loss(v, t.astype(np.float64), w.astype(np.float64)), q.data)
+
+
+# ---------------------------------------------------------------------------
+# Schedules: target sync, training frequency, clipping, epsilon
+# ---------------------------------------------------------------------------
+
+def same_params(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return all(np.array_equal(sa[k], sb[k]) for k in sa)
+
+
+def test_target_sync_by_steps():
+    env = gym.make("minirl/Identity-v0")
+    agent = make(env=env, learning_starts=8, target_update_interval=25)
+    feed(agent, env, 24)
+    assert not same_params(agent.qnet, agent.target_qnet)  # learned, not yet synced
+    feed(agent, env, 1)
+    assert same_params(agent.qnet, agent.target_qnet)      # step 25: synced
+
+
+def test_target_sync_by_episodes_book_preset():
+    agent = minirl.make_agent("dqn", "minirl/Identity-v0", preset="book", seed=0)
+    assert agent.hparams["target_update_episodes"] == 20
+    assert agent.hparams["target_update_interval"] == 0
+    env = gym.make("minirl/Identity-v0")  # 10 steps an episode
+    feed(agent, env, 190)
+    assert agent.episodes == 19 and not same_params(agent.qnet, agent.target_qnet)
+    feed(agent, env, 10)  # episode 20
+    assert agent.episodes == 20 and same_params(agent.qnet, agent.target_qnet)
+
+
+def test_train_freq_gradient_steps_and_learning_starts():
+    env = gym.make("minirl/Identity-v0")
+    agent = make(env=env, learning_starts=20, train_freq=4, gradient_steps=3)
+    feed(agent, env, 50)
+    # Learning at steps 20, 24, ..., 48: 8 times, 3 gradient steps each.
+    assert agent.learn_steps == 3 * len(range(20, 51, 4))
+
+
+def test_gradient_norm_is_clipped():
+    env = gym.make("minirl/Identity-v0")
+    agent = make(env=env, learning_starts=10_000, max_grad_norm=1e-3)
+    feed(agent, env, 30)
+    agent.learn()
+    norm = np.sqrt(sum(np.sum(p.grad.astype(np.float64) ** 2) for p in agent.qnet.params()))
+    assert norm <= 1e-3 * (1 + 1e-4)
+
+
+def test_epsilon_schedule_and_fixed_epsilon():
+    assert epsilon_schedule(0, 1.0, 0.1, 100) == 1.0
+    assert np.isclose(epsilon_schedule(50, 1.0, 0.1, 100), 0.55)
+    assert np.isclose(epsilon_schedule(100, 1.0, 0.1, 100), 0.1)
+    assert np.isclose(epsilon_schedule(10_000, 1.0, 0.1, 100), 0.1)
+    agent = minirl.make_agent("dqn", "CartPole-v1", preset="book")
+    assert agent.epsilon == 0.1  # the book's fixed epsilon
+    # The agent follows its schedule as it counts steps; greedy ignores it.
+    agent = make(epsilon_start=1.0, epsilon_end=0.0, exploration_steps=10)
+    assert agent.epsilon == 1.0
+    agent.steps = 5
+    assert np.isclose(agent.epsilon, 0.5)
+    agent.steps = 20
+    assert agent.epsilon == 0.0
+
+
+def test_epsilon_one_acts_uniformly_and_greedy_is_argmax():
+    agent = make(env="minirl/Identity-v0", epsilon_start=1.0, epsilon_end=1.0)
+    actions = [agent.act(0) for _ in range(4000)]
+    counts = np.bincount(actions, minlength=4)
+    assert np.all(np.abs(counts - 1000) < 4 * np.sqrt(4000 * 0.25 * 0.75))
+    q = agent.q_values(2)
+    assert agent.act(2, explore=False) == int(np.argmax(q))
+
+
+# ---------------------------------------------------------------------------
+# Construction, errors, state
+# ---------------------------------------------------------------------------
+
+def test_book_preset_is_the_chapter_network():
+    agent = minirl.make_agent("dqn", "CartPole-v1", preset="book")
+    h = agent.hparams
+    assert (h["lr"], h["gamma"], h["buffer_size"], h["batch_size"]) == (5e-4, 0.98, 10_000, 32)
+    assert [p.shape for p in agent.qnet.params()] == [(4, 128), (128,), (128, 128), (128,),
+                                                      (128, 2), (2,)]
+
+
+def test_qnet_output_shapes():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    assert QNet(3, 4, (8,), rng=rng)(x).shape == (5, 4)
+    assert QNet(3, 4, (8, 8), dueling=True, rng=rng)(x).shape == (5, 4)
+    assert QNet(3, 4, (8,), n_atoms=7, rng=rng)(x).shape == (5, 4, 7)
+    assert QNet(3, 4, (8,), dueling=True, noisy=True, n_atoms=7, rng=rng)(x).shape == (5, 4, 7)
+
+
+@pytest.mark.parametrize("hparams, message", [
+    (dict(loss="l1"), "loss"),
+    (dict(target_update_interval=0, target_update_episodes=0), "exactly one"),
+    (dict(target_update_interval=10, target_update_episodes=5), "exactly one"),
+    (dict(epsilon_end=1.5), "epsilon_end"),
+    (dict(train_freq=0), "train_freq"),
+    (dict(hidden_sizes=(16, 0)), "hidden_sizes"),
+    (dict(max_grad_norm=-1.0), "max_grad_norm"),
+    (dict(n_step=0), "n_step"),
+    (dict(double="yes"), "double"),
+    (dict(v_min=5.0, v_max=5.0), "v_min"),
+    (dict(batch_size=1000, buffer_size=10), "batch_size"),
+    (dict(learning_rate=0.1), "no hyperparameter"),
+])
+def test_bad_hyperparameters_are_named(hparams, message):
+    with pytest.raises(ValueError, match=message):
+        make(**hparams)
+
+
+def test_needs_a_discrete_action_space():
+    with pytest.raises(ValueError, match="Discrete action"):
+        minirl.make_agent("dqn", "minirl/ContinuousIdentity-v0")
+    with pytest.raises(ValueError, match="fixes double"):
+        minirl.make_agent("double-dqn", "CartPole-v1", double=False)
+
+
+@pytest.mark.parametrize("name", ["dqn", "per-dqn"])
+def test_save_load_acts_identically(tmp_path, name):
+    env = gym.make("CartPole-v1")
+    agent = make(name, env)
+    feed(agent, env, 200)
+    agent.save(tmp_path / "a.npz")
+    loaded = minirl.load_agent(tmp_path / "a.npz")
+    obs = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32)
+    assert [agent.act(o, explore=False) for o in obs] == \
+        [loaded.act(o, explore=False) for o in obs]
+    assert loaded.steps == agent.steps and len(loaded.replay) == len(agent.replay)
+
+
+@pytest.mark.parametrize("name", ["dqn", "per-dqn"])
+def test_resume_continues_exactly(tmp_path, name):
+    kwargs = dict(plot=False, **SMALL)
+    full = minirl.train(name, "minirl/Chain-v0", 400, seed=3, out=str(tmp_path / "a"),
+                        **kwargs)
+    minirl.train(name, "minirl/Chain-v0", 170, seed=3, out=str(tmp_path / "b"), **kwargs)
+    resumed = minirl.train(name, None, 400, out=str(tmp_path / "b"), resume=True,
+                           plot=False)
+    assert resumed.records == full.records
+    assert same_params(resumed.agent.qnet, full.agent.qnet)
+    assert same_params(resumed.agent.target_qnet, full.agent.target_qnet)
+
+
+def test_same_seed_same_run():
+    a = minirl.train("per-dqn", "minirl/Chain-v0", 300, seed=5, **SMALL)
+    b = minirl.train("per-dqn", "minirl/Chain-v0", 300, seed=5, **SMALL)
+    assert a.records == b.records and same_params(a.agent.qnet, b.agent.qnet)
+
+
+# ---------------------------------------------------------------------------
+# Learning: the chain rewards only "always right", after length - 2 zero rewards
+# ---------------------------------------------------------------------------
+
+CHAIN = dict(hidden_sizes=(32,), lr=3e-3, gamma=0.9, buffer_size=2000, batch_size=32,
+             learning_starts=100, train_freq=1, gradient_steps=1, target_update_interval=50,
+             epsilon_start=1.0, epsilon_end=0.1, exploration_steps=600, max_grad_norm=10.0)
+
+
+def check_learns_the_chain(name, steps=1500, lowest=1.0, **hparams):
+    """Greedy return 1 and Q(s, .) near Q*(s, .) = (0, gamma^(L-2-s)) for every state.
+
+    n-step targets follow the exploring policy for n steps, so they may fall short
+    of Q*(s, 1): ``lowest`` is the fraction of it they must reach.
+    """
+    env = gym.make("minirl/Chain-v0", length=5)
+    result = minirl.train(name, env, steps, seed=0, **{**CHAIN, **hparams})
+    agent = result.agent
+    assert minirl.evaluate(agent, env, 3)[0] == 1.0
+    q = np.array([agent.q_values(s) for s in range(4)])
+    q_star = ChainEnv(5).optimal_q_values(agent.gamma)
+    if lowest == 1.0:
+        np.testing.assert_allclose(q, q_star, atol=0.12)
+    else:
+        np.testing.assert_allclose(q[:, 0], 0.0, atol=0.12)
+        assert np.all(q[:, 1] <= q_star[:, 1] + 0.12), q
+        assert np.all(q[:, 1] >= lowest * q_star[:, 1]), q
+
+
+@pytest.mark.parametrize("name", ["dqn", "double-dqn", "per-dqn"])
+def test_learns_the_chain(name):
+    check_learns_the_chain(name)

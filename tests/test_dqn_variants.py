@@ -1,0 +1,385 @@
+"""Chapter 10: the DQN improvements, each checked alone, and Rainbow as their sum.
+
+- C51's projection against hand-computed cases (atoms exactly on support points,
+  outside the bounds, terminal transitions), against the paper's Eq. 7 written as a
+  brute-force double sum, and with hypothesis: mass 1, and the projected mean equals
+  the Bellman mean when nothing is clipped; the cross-entropy and its gradient p - m;
+- the dueling aggregation, per sample;
+- NoisyLinear: gradients of mu and sigma by finite differences, factorised noise,
+  a deterministic mean path for evaluation;
+- n-step transitions in the agent against a brute-force sum across episode ends
+  with termination and truncation;
+- the agent's categorical and dueling losses against a NumPy re-computation;
+- Rainbow calls the same functions the single variants use;
+- seeded learning tests on a small chain for dueling-dqn, noisy-dqn, c51, rainbow.
+"""
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minirl
+import minirl.agents.dqn as dqn
+import minirl.layers as L
+from minirl.agents.dqn import (categorical_cross_entropy, dueling_aggregate,
+                               project_distribution)
+from minirl.core import Variable
+from minirl.gradcheck import gradient_check, numerical_grad
+from minirl.replay import NStepBuffer, PrioritizedReplayBuffer
+
+from test_dqn import SMALL, check_learns_the_chain, feed, record_batches, same_params
+
+# ---------------------------------------------------------------------------
+# C51: the projection onto the support
+# ---------------------------------------------------------------------------
+
+SUPPORT = np.arange(5, dtype=np.float64)  # z = 0, 1, 2, 3, 4; dz = 1
+
+
+def project_one(p, r, gamma, terminated=0.0, support=SUPPORT):
+    return project_distribution(np.asarray([p], np.float64), np.array([r]),
+                                np.array([terminated]), gamma, support)[0]
+
+
+def test_projection_by_hand():
+    one_hot_1 = [0, 1, 0, 0, 0]
+    # T z = 1 + 1 = 2 lands exactly on a support point: all of it stays there.
+    np.testing.assert_allclose(project_one(one_hot_1, 1.0, 1.0), [0, 0, 1, 0, 0])
+    # T z = 1.5: halfway, split evenly between z = 1 and z = 2.
+    np.testing.assert_allclose(project_one(one_hot_1, 0.5, 1.0), [0, 0.5, 0.5, 0, 0])
+    # T z = 1.25: a quarter of the way, 3/4 to z = 1 and 1/4 to z = 2.
+    np.testing.assert_allclose(project_one(one_hot_1, 0.25, 1.0), [0, 0.75, 0.25, 0, 0])
+    # Past the bounds: clamped to v_max = 4 and to v_min = 0.
+    np.testing.assert_allclose(project_one([0, 0, 0, 0, 1], 1.0, 1.0), [0, 0, 0, 0, 1])
+    np.testing.assert_allclose(project_one(one_hot_1, -10.0, 1.0), [1, 0, 0, 0, 0])
+    np.testing.assert_allclose(project_one([0, 0, 0, 0.5, 0.5], 2.0, 1.0), [0, 0, 0, 0, 1])
+    # Terminal: every atom goes to r = 2.3, whatever p was: 0.7 to z = 2, 0.3 to z = 3.
+    np.testing.assert_allclose(project_one([0.2] * 5, 2.3, 0.9, terminated=1.0),
+                               [0, 0, 0.7, 0.3, 0])
+    # gamma = 0.5 shrinks a uniform p onto T z = 0, .5, 1, 1.5, 2:
+    #   z=0 gets 0.2 + 0.1, z=1 gets 0.1 + 0.2 + 0.1, z=2 gets 0.1 + 0.2.
+    np.testing.assert_allclose(project_one([0.2] * 5, 0.0, 0.5), [0.3, 0.4, 0.3, 0, 0])
+
+
+def projection_eq7(p, r, gamma_n, terminated, support):
+    """Bellemare et al. 2017, Eq. 7, as written:
+    (Phi T Z)_i = sum_j [1 - |[T z_j]_{v_min}^{v_max} - z_i| / dz]_0^1 p_j."""
+    dz = support[1] - support[0]
+    m = np.zeros_like(p)
+    for b in range(len(p)):
+        for j in range(len(support)):
+            tz = np.clip(r[b] + gamma_n[b] * (1 - terminated[b]) * support[j],
+                         support[0], support[-1])
+            for i in range(len(support)):
+                m[b, i] += np.clip(1 - abs(tz - support[i]) / dz, 0, 1) * p[b, j]
+    return m
+
+
+def test_projection_matches_equation_7_brute_force():
+    rng = np.random.default_rng(0)
+    support = np.linspace(-3.0, 5.0, 9)
+    p = rng.dirichlet(np.ones(9), size=40)
+    r = rng.uniform(-4, 6, 40).round(1)  # rounding puts many atoms exactly on z_i
+    gamma_n = rng.choice([1.0, 0.9, 0.81], 40)
+    terminated = (rng.random(40) < 0.2).astype(np.float64)
+    np.testing.assert_allclose(project_distribution(p, r, terminated, gamma_n, support),
+                               projection_eq7(p, r, gamma_n, terminated, support), atol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(n_atoms=st.integers(2, 21), seed=st.integers(0, 10_000),
+       gamma=st.floats(0.0, 1.0), reward=st.floats(-20, 20), terminated=st.booleans())
+def test_projection_keeps_mass_and_mean(n_atoms, seed, gamma, reward, terminated):
+    rng = np.random.default_rng(seed)
+    support = np.linspace(-10.0, 10.0, n_atoms)
+    p = rng.dirichlet(np.ones(n_atoms))
+    m = project_one(p, reward, gamma, float(terminated), support)
+    assert np.all(m >= 0)
+    assert np.isclose(m.sum(), 1.0)
+    tz = reward + gamma * (1 - terminated) * support
+    clamped = np.clip(tz, -10, 10)
+    # The projection splits each atom between its neighbours so that its mean is kept:
+    # the projected mean is the mean of the clamped Bellman update, always; and when
+    # nothing is clamped, it is the Bellman mean r + gamma * E[Z].
+    assert np.isclose(m @ support, p @ clamped, atol=1e-9)
+    if np.all(tz == clamped):
+        assert np.isclose(m @ support, reward + gamma * (1 - terminated) * (p @ support),
+                          atol=1e-9)
+
+
+def test_categorical_cross_entropy_and_its_gradient():
+    rng = np.random.default_rng(1)
+    logits = rng.standard_normal((3, 5))
+    m = rng.dirichlet(np.ones(5), size=3)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(categorical_cross_entropy(logits, m).data,
+                               -(m * log_p).sum(axis=1))
+    x = Variable(logits)
+    categorical_cross_entropy(x, m).sum().backward()
+    np.testing.assert_allclose(x.grad, np.exp(log_p) - m, atol=1e-12)  # p - m
+    gradient_check(lambda v: categorical_cross_entropy(v, m), logits)
+
+
+# ---------------------------------------------------------------------------
+# Dueling
+# ---------------------------------------------------------------------------
+
+def test_dueling_aggregate_takes_the_mean_per_sample():
+    value = np.array([[1.0], [10.0]])
+    advantage = np.array([[1.0, 2.0, 6.0], [0.0, -3.0, 0.0]])
+    # Sample 0: mean A = 3 -> 1 + A - 3; sample 1: mean A = -1 -> 10 + A + 1.
+    np.testing.assert_allclose(dueling_aggregate(value, advantage).data,
+                               [[-1.0, 0.0, 4.0], [11.0, 8.0, 11.0]])
+    # With atoms (C51): the mean is over actions, per sample and per atom.
+    rng = np.random.default_rng(0)
+    v, a = rng.standard_normal((4, 1, 7)), rng.standard_normal((4, 3, 7))
+    expected = np.stack([v[i] + a[i] - a[i].mean(axis=0) for i in range(4)])
+    np.testing.assert_allclose(dueling_aggregate(v, a).data, expected)
+    gradient_check(dueling_aggregate, v, a)
+
+
+# ---------------------------------------------------------------------------
+# Noisy nets
+# ---------------------------------------------------------------------------
+
+def test_noisy_linear_gradients_of_mu_and_sigma():
+    rng = np.random.default_rng(0)
+    layer = L.NoisyLinear(4, 3, dtype=np.float64, rng=rng)
+    layer.b_sigma.data += rng.standard_normal(3)  # not all equal
+    x = rng.standard_normal((5, 4))
+    r = rng.standard_normal((5, 3))
+    params = layer.params()
+    assert [p.name for p in params] == ["W_mu", "W_sigma", "b_mu", "b_sigma"]
+    (layer(x) * r).sum().backward()
+    # Finite differences on the layer's own parameter arrays, perturbed in place.
+    numeric = numerical_grad(lambda *_: np.sum(layer(x).data * r), *[p.data for p in params])
+    for p, g in zip(params, numeric):
+        np.testing.assert_allclose(p.grad, g, rtol=1e-6, atol=1e-8, err_msg=p.name)
+    gradient_check(lambda v: layer(v), x)  # and the input
+
+
+def test_noisy_linear_noise_is_factorised_and_evaluation_is_deterministic():
+    rng = np.random.default_rng(0)
+    layer = L.NoisyLinear(6, 3, rng=rng)
+    assert layer.W_mu.dtype == np.float32
+    np.testing.assert_allclose(layer.W_sigma.data, 0.5 / np.sqrt(6))
+    assert np.all(np.abs(layer.W_mu.data) <= 1 / np.sqrt(6))
+    # eps_W = f(eps_in) f(eps_out)^T: rank one, and eps_b = f(eps_out).
+    assert np.linalg.matrix_rank(layer.eps_W) == 1
+    col = layer.eps_W[0] / layer.eps_W[0, 0] * layer.eps_b[0]
+    np.testing.assert_allclose(col, layer.eps_b, rtol=1e-5)
+    x = rng.standard_normal((2, 6)).astype(np.float32)
+    noisy_1 = layer(x).data
+    np.testing.assert_allclose(noisy_1, x @ (layer.W_mu.data + layer.W_sigma.data * layer.eps_W)
+                               + layer.b_mu.data + layer.b_sigma.data * layer.eps_b, rtol=1e-5)
+    layer.reset_noise()
+    assert not np.allclose(layer(x).data, noisy_1)
+    layer.remove_noise()
+    mean_path = x @ layer.W_mu.data + layer.b_mu.data
+    np.testing.assert_allclose(layer(x).data, mean_path, rtol=1e-6)
+    np.testing.assert_array_equal(layer(x).data, layer(x).data)
+    with pytest.raises(ValueError, match="sigma0"):
+        L.NoisyLinear(3, 2, sigma0=0.0)
+
+
+def test_noisy_agent_explores_by_noise_and_evaluates_deterministically():
+    agent = minirl.make_agent("noisy-dqn", "CartPole-v1", seed=0, hidden_sizes=(32,))
+    assert agent.hparams["epsilon_start"] == agent.hparams["epsilon_end"] == 0.0
+    assert agent.epsilon == 0.0
+    # An epsilon chosen explicitly is kept.
+    chosen = minirl.make_agent("noisy-dqn", "CartPole-v1", epsilon_start=0.3)
+    assert chosen.hparams["epsilon_start"] == 0.3
+    obs = np.random.default_rng(1).standard_normal((40, 4)).astype(np.float32)
+    greedy = [agent.act(o, explore=False) for o in obs]
+    assert greedy == [agent.act(o, explore=False) for o in obs]
+    assert greedy == [int(np.argmax(agent.q_values(o))) for o in obs]
+    explored = [[agent.act(o) for o in obs] for _ in range(5)]
+    assert any(e != greedy for e in explored)  # fresh noise changes some actions
+
+
+# ---------------------------------------------------------------------------
+# n-step returns in the agent
+# ---------------------------------------------------------------------------
+
+def brute_force_n_step(stream, n, gamma):
+    """For each step t: G = sum of up to n rewards that stay in t's episode, then the
+    observation reached, whether it is terminal, and how many rewards were summed."""
+    out = []
+    for t, (obs, action, _, _, _, _) in enumerate(stream):
+        g, k = 0.0, 0
+        while True:
+            _, _, reward, next_obs, terminated, truncated = stream[t + k]
+            g += gamma ** k * reward
+            k += 1
+            if terminated or truncated or k == n:
+                out.append((obs, action, g, next_obs, terminated, k))
+                break
+            if t + k == len(stream):
+                return out  # the last steps have not completed yet
+    return out
+
+
+def test_agent_stores_n_step_transitions_across_episode_ends():
+    rng = np.random.default_rng(0)
+    agent = minirl.make_agent("dqn", "minirl/Chain-v0", n_step=3, gamma=0.9,
+                              **{**SMALL, "learning_starts": 10_000})
+    stream, state = [], 0
+    for t in range(60):
+        action, reward = int(rng.integers(2)), float(rng.normal())
+        terminated, truncated = bool(rng.random() < 0.1), bool(rng.random() < 0.1)
+        next_state = int(rng.integers(4))
+        stream.append((state, action, reward, next_state, terminated, truncated))
+        agent.update(*stream[-1])
+        state = int(rng.integers(4)) if terminated or truncated else next_state
+    expected = brute_force_n_step(stream, 3, 0.9)
+    assert any(e[5] < 3 and not e[4] for e in expected)  # a truncated short one
+    assert any(e[5] < 3 and e[4] for e in expected)      # a terminated short one
+    r = agent.replay
+    assert len(r) == len(expected)
+    one_hot = np.eye(4, dtype=np.float32)
+    for i, (obs, action, g, next_obs, terminated, steps) in enumerate(expected):
+        np.testing.assert_array_equal(r.obs[i], one_hot[obs])
+        np.testing.assert_array_equal(r.next_obs[i], one_hot[next_obs])
+        assert (r.action[i], r.terminated[i], r.steps[i]) == (action, terminated, steps)
+        assert np.isclose(r.reward[i], g, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# The agent's losses, recomputed in NumPy
+# ---------------------------------------------------------------------------
+
+def numpy_net(w, x, dueling=False, n_atoms=1, n_actions=2):
+    """QNet with one hidden layer, from its state_dict, in float64."""
+    h = np.maximum(np.asarray(x, np.float64) @ w["l0.W"] + w["l0.b"], 0)
+    if dueling:
+        v = (h @ w["value.W"] + w["value.b"]).reshape(len(x), 1, n_atoms)
+        a = (h @ w["advantage.W"] + w["advantage.b"]).reshape(len(x), n_actions, n_atoms)
+        out = v + a - a.mean(axis=1, keepdims=True)
+    else:
+        out = (h @ w["head.W"] + w["head.b"]).reshape(len(x), n_actions, n_atoms)
+    return out if n_atoms > 1 else out[..., 0]
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def prepare(name, **hparams):
+    env = gym.make("minirl/Chain-v0", length=8)  # long enough for unfinished n-step runs
+    agent = minirl.make_agent(name, env, seed=0, **{**SMALL, "learning_starts": 10_000,
+                                                    "batch_size": 32, "gamma": 0.9,
+                                                    **hparams})
+    feed(agent, env, 200)
+    if agent.prioritized:
+        agent.replay.update_priorities(np.arange(len(agent.replay)),
+                                       np.linspace(0, 2, len(agent.replay)))
+    rng = np.random.default_rng(1)
+    for p in agent.target_qnet.params():  # online and target disagree
+        p.data = rng.standard_normal(p.shape).astype(np.float32)
+    weights = [{k: v.astype(np.float64) for k, v in net.state_dict().items()}
+               for net in (agent.qnet, agent.target_qnet)]
+    return agent, weights, record_batches(agent)
+
+
+@pytest.mark.parametrize("double, prioritized, n_step", [(False, False, 1), (True, True, 3)])
+def test_categorical_loss_matches_numpy(double, prioritized, n_step):
+    support = np.linspace(-2.0, 3.0, 11)
+    agent, (online, target), batches = prepare(
+        "c51", double=double, prioritized=prioritized, n_step=n_step, n_atoms=11,
+        v_min=-2.0, v_max=3.0)
+    result = agent.learn()
+    b = batches[0]
+    rows = np.arange(len(b.action))
+    logits = numpy_net(online, b.obs, n_atoms=11)[rows, b.action]
+    next_p = softmax(numpy_net(target, b.next_obs, n_atoms=11))
+    chooser = softmax(numpy_net(online, b.next_obs, n_atoms=11)) if double else next_p
+    best = (chooser @ support).argmax(axis=1)
+    if double:
+        assert not np.array_equal(best, (next_p @ support).argmax(axis=1))
+    gamma_n = 0.9 ** b.steps
+    if n_step > 1:  # some rows bootstrap after several steps
+        assert np.any((b.steps > 1) & (b.terminated == 0))
+    m = projection_eq7(next_p[rows, best], b.reward, gamma_n, b.terminated, support)
+    log_p = np.log(softmax(logits))
+    per_sample = -(m * log_p).sum(axis=1)
+    w = b.weights if prioritized else 1.0
+    np.testing.assert_allclose(result["loss"], np.mean(w * per_sample), rtol=1e-4)
+    if prioritized:  # priority = the cross-entropy (Hessel et al. 2018)
+        leaves = agent.replay.sum_tree[b.indices] ** (1 / agent.replay.alpha)
+        np.testing.assert_allclose(leaves, per_sample + agent.replay.eps, rtol=1e-4)
+
+
+def test_dueling_n_step_loss_matches_numpy():
+    agent, (online, target), batches = prepare("dueling-dqn", loss="mse", n_step=3)
+    result = agent.learn()
+    b = batches[0]
+    assert np.any((b.steps > 1) & (b.terminated == 0))
+    q = numpy_net(online, b.obs, dueling=True)[np.arange(len(b.action)), b.action]
+    # The n-step target: G + gamma^steps (1 - terminated) max_a' Q_target(s_{t+steps}, a')
+    y = b.reward + 0.9 ** b.steps * (1 - b.terminated) * numpy_net(
+        target, b.next_obs, dueling=True).max(axis=1)
+    np.testing.assert_allclose(result["loss"], np.mean((q - y) ** 2), rtol=1e-4)
+
+
+# ---------------------------------------------------------------------------
+# Rainbow is the composition
+# ---------------------------------------------------------------------------
+
+def test_rainbow_composes_the_same_pieces(monkeypatch):
+    calls = {}
+
+    def spy(name):
+        original = getattr(dqn, name)
+
+        def wrapped(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return original(*args, **kwargs)
+        monkeypatch.setattr(dqn, name, wrapped)
+
+    for name in ("project_distribution", "categorical_cross_entropy", "dueling_aggregate"):
+        spy(name)
+    agent = minirl.make_agent("rainbow", "minirl/Chain-v0", seed=0, **SMALL)
+    h = agent.hparams
+    assert all(h[k] for k in ("double", "prioritized", "dueling", "noisy", "categorical"))
+    assert h["n_step"] == 3
+    assert isinstance(agent.replay, PrioritizedReplayBuffer)
+    assert isinstance(agent.n_step, NStepBuffer) and agent.n_step.n == 3
+    assert len(agent.qnet.layers) == 1 + 2  # one hidden, then the value and advantage
+    assert all(isinstance(m, L.NoisyLinear) for m in agent.qnet.layers)
+    assert len(agent.qnet.params()) == 3 * 4
+    feed(agent, gym.make("minirl/Chain-v0"), 40)
+    assert agent.learn_steps > 0
+    assert calls["project_distribution"] == agent.learn_steps
+    assert calls["categorical_cross_entropy"] == agent.learn_steps
+    assert calls["dueling_aggregate"] >= 2 * agent.learn_steps  # online and target
+
+
+def test_rainbow_resume_continues_exactly(tmp_path):
+    kwargs = dict(plot=False, **SMALL)
+    full = minirl.train("rainbow", "minirl/Chain-v0", 300, seed=4, out=str(tmp_path / "a"),
+                        **kwargs)
+    minirl.train("rainbow", "minirl/Chain-v0", 131, seed=4, out=str(tmp_path / "b"), **kwargs)
+    resumed = minirl.train("rainbow", None, 300, out=str(tmp_path / "b"), resume=True,
+                           plot=False)
+    assert resumed.records == full.records
+    assert same_params(resumed.agent.qnet, full.agent.qnet)
+    np.testing.assert_array_equal(resumed.agent.replay.reward, full.agent.replay.reward)
+
+
+# ---------------------------------------------------------------------------
+# Learning
+# ---------------------------------------------------------------------------
+
+C51 = dict(n_atoms=11, v_min=-1.0, v_max=2.0)
+
+
+@pytest.mark.parametrize("name, hparams", [
+    ("dueling-dqn", {}),
+    ("noisy-dqn", {"epsilon_start": 0.0, "epsilon_end": 0.0}),  # the noise explores
+    ("c51", C51),
+    ("rainbow", {**C51, "lowest": 0.6}),
+])
+def test_learns_the_chain(name, hparams):
+    check_learns_the_chain(name, **hparams)
