@@ -7,6 +7,7 @@ same files in its directory:
     metrics.csv        step,episode,return,length   (one row per finished episode)
     evaluations.csv    step,mean_return,std_return  (greedy evaluations)
     checkpoint.npz     agent + loop state (see minirl/checkpoint.py)
+    best.npz           the agent at its best greedy evaluation (with eval_every)
     curve.png          the learning curve
 
 Determinism: each episode starts from ``env.reset(seed=...)`` with a seed drawn from
@@ -280,7 +281,11 @@ def _after_step(agent, run, progress, eval_env, eval_every, eval_episodes, seed,
     stop = run.interrupted
     if eval_every and run.step // eval_every > (run.step - advanced) // eval_every:
         mean, std = evaluate(agent, eval_env, eval_episodes, seed=seed + 1_000_000)
+        best_so_far = max((m for _, m, _ in run.evaluations), default=-np.inf)
         run.evaluations.append((run.step, mean, std))
+        if out is not None and mean > best_so_far:
+            # DQN and friends can forget what they learned; keep the best policy seen.
+            write_checkpoint(os.path.join(out, "best.npz"), config, agent.state_dict())
         progress.set_postfix(eval=f"{mean:.1f}", refresh=False)
         stop = stop or (stop_return is not None and mean >= stop_return)
     if (out is not None and checkpoint_every

@@ -149,6 +149,13 @@ def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
                            plot=False)
     for name in ("metrics.csv", "evaluations.csv"):
         assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "part" / name).read_bytes()
+    # best.npz holds the agent of the first evaluation with the highest mean return.
+    evals = np.loadtxt(tmp_path / "full" / "evaluations.csv", delimiter=",", skiprows=1)
+    best_step = int(evals[np.argmax(evals[:, 1]), 0])
+    best = minirl.train("qnet", GRID, best_step, seed=1, plot=False).agent
+    saved = minirl.load_agent(tmp_path / "full" / "best.npz")
+    for p, q in zip(best.qnet.params(), saved.qnet.params()):
+        np.testing.assert_array_equal(p.data, q.data)
     for p, q in zip(full.agent.qnet.params(), resumed.agent.qnet.params()):
         np.testing.assert_array_equal(p.data, q.data)
     with pytest.raises(ValueError, match="resume continues the saved configuration"):
