@@ -43,13 +43,19 @@ def parse_set(items):
 
 
 def _cmd_algos(args):
-    import minirl
-    from minirl.agents import agent_class
-    for name in minirl.algorithms():
-        cls = agent_class(name)
-        spaces = "/".join(s.__name__ for s in cls.action_spaces)
-        print(f"{name:20} actions: {spaces}")
+    from minirl.agents import algorithm_table, describe_algorithm
+    print(describe_algorithm(args.algo) if args.algo else algorithm_table())
     return 0
+
+
+def _train_epilog():
+    """The algorithms and their presets, for ``minirl train --help``."""
+    from minirl.agents import ALGORITHMS, agent_class, algorithms
+    lines = ["algorithms (minirl algos ALGO lists every --set key):"]
+    for name in algorithms():
+        presets = ", ".join(agent_class(name).presets) or "none"
+        lines.append(f"  {name:20} ch. {ALGORITHMS[name][3]:3} presets: {presets}")
+    return "\n".join(lines)
 
 
 def _cmd_train(args):
@@ -107,9 +113,11 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="minirl", description="Deep RL from scratch in NumPy.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("algos", help="list the algorithms")
+    algos = sub.add_parser("algos", help="list the algorithms, or one algorithm's settings")
+    algos.add_argument("algo", nargs="?", help="show every hyperparameter and preset of ALGO")
 
-    train = sub.add_parser("train", help="train an agent")
+    train = sub.add_parser("train", help="train an agent", epilog=_train_epilog(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("algo")
     train.add_argument("--env", help="gymnasium env id, e.g. CartPole-v1")
     train.add_argument("--steps", type=int, required=True, help="environment steps in total")

@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 
 import minirl
-from minirl.agents.policy_gradient import (advantage, discounted_return, entropy, log_prob,
-                                           policy_loss, reward_to_go, td_target, value_loss)
+from minirl.agents.common import bootstrapped_target as td_target
+from minirl.agents.common import categorical_entropy as entropy
+from minirl.agents.common import categorical_log_prob as log_prob
+from minirl.agents.policy_gradient import (advantage, discounted_return, policy_loss,
+                                           reward_to_go, value_loss)
 from minirl.core import Variable, no_grad
 from minirl.gradcheck import gradient_check, numerical_grad
 

@@ -9,25 +9,41 @@ import importlib.util
 
 from minirl.envs import make_env
 
-__all__ = ["ALGORITHMS", "algorithms", "agent_class", "make_agent", "agent_from_config"]
+__all__ = ["ALGORITHMS", "algorithms", "agent_class", "make_agent", "agent_from_config",
+           "algorithm_table", "describe_algorithm"]
 
-# name: (module, class, hyperparameters the name fixes)
+# name: (module, class, hyperparameters the name fixes, chapter, what it is)
 ALGORITHMS = {
-    "qnet": ("minirl.agents.qnet", "QLearningAgent", {}),
-    "dqn": ("minirl.agents.dqn", "DQNAgent", {}),
-    "double-dqn": ("minirl.agents.dqn", "DQNAgent", {"double": True}),
-    "per-dqn": ("minirl.agents.dqn", "DQNAgent", {"prioritized": True}),
-    "dueling-dqn": ("minirl.agents.dqn", "DQNAgent", {"dueling": True}),
-    "noisy-dqn": ("minirl.agents.dqn", "DQNAgent", {"noisy": True}),
-    "c51": ("minirl.agents.dqn", "DQNAgent", {"categorical": True}),
-    "rainbow": ("minirl.agents.dqn", "DQNAgent", {"preset": "rainbow"}),
-    "simple-pg": ("minirl.agents.policy_gradient", "SimplePG", {}),
-    "reinforce": ("minirl.agents.policy_gradient", "Reinforce", {}),
-    "reinforce-baseline": ("minirl.agents.policy_gradient", "ReinforceBaseline", {}),
-    "actor-critic": ("minirl.agents.policy_gradient", "ActorCritic", {}),
-    "a2c": ("minirl.agents.a2c", "A2CAgent", {}),
-    "a3c": ("minirl.agents.a3c", "A3CAgent", {}),
-    "ddpg": ("minirl.agents.ddpg", "DDPGAgent", {}),
+    "qnet": ("minirl.agents.qnet", "QLearningAgent", {}, "7",
+             "Q-learning with a neural network, one SGD step per environment step"),
+    "dqn": ("minirl.agents.dqn", "DQNAgent", {}, "8",
+            "DQN: experience replay and a target network"),
+    "double-dqn": ("minirl.agents.dqn", "DQNAgent", {"double": True}, "8",
+                   "Double DQN: the online network picks a', the target network values it"),
+    "per-dqn": ("minirl.agents.dqn", "DQNAgent", {"prioritized": True}, "8",
+                "DQN with prioritized experience replay"),
+    "dueling-dqn": ("minirl.agents.dqn", "DQNAgent", {"dueling": True}, "10",
+                    "DQN with a dueling head, Q = V + A - mean A"),
+    "noisy-dqn": ("minirl.agents.dqn", "DQNAgent", {"noisy": True, "preset": "noisy"}, "10",
+                  "DQN exploring through noisy layers instead of epsilon"),
+    "c51": ("minirl.agents.dqn", "DQNAgent", {"categorical": True}, "10",
+            "C51: a distribution over returns on a fixed support"),
+    "rainbow": ("minirl.agents.dqn", "DQNAgent", {"preset": "rainbow"}, "10",
+                "Rainbow: double, prioritized, dueling, noisy, C51 and n-step together"),
+    "simple-pg": ("minirl.agents.policy_gradient", "SimplePG", {}, "9",
+                  "the simplest policy gradient: every log-prob weighted by the return G_0"),
+    "reinforce": ("minirl.agents.policy_gradient", "Reinforce", {}, "9",
+                  "REINFORCE: each log-prob weighted by its reward-to-go G_t"),
+    "reinforce-baseline": ("minirl.agents.policy_gradient", "ReinforceBaseline", {}, "9",
+                           "REINFORCE with a learned baseline V(s)"),
+    "actor-critic": ("minirl.agents.policy_gradient", "ActorCritic", {}, "9",
+                     "one-step actor-critic weighted by the TD error"),
+    "a2c": ("minirl.agents.a2c", "A2CAgent", {}, "10",
+            "A2C: synchronous advantage actor-critic over vector envs"),
+    "a3c": ("minirl.agents.a3c", "A3CAgent", {}, "10",
+            "A3C: asynchronous workers updating one shared network"),
+    "ddpg": ("minirl.agents.ddpg", "DDPGAgent", {}, "10",
+             "DDPG: a deterministic actor and a Q critic for continuous actions"),
 }
 
 
@@ -43,7 +59,7 @@ def algorithms():
 def agent_class(name):
     if name not in ALGORITHMS or not _available(name):
         raise ValueError(f"unknown algorithm {name!r}; choose from {', '.join(algorithms())}")
-    module, cls, _ = ALGORITHMS[name]
+    module, cls = ALGORITHMS[name][:2]
     return getattr(importlib.import_module(module), cls)
 
 
@@ -87,3 +103,52 @@ def agent_from_config(config):
                 preset=config.get("preset"), **config["hparams"])
     agent.name = name
     return agent
+
+
+def _spaces_words(types):
+    return "/".join(t.__name__ for t in types)
+
+
+def algorithm_table():
+    """One line per algorithm: name, chapter, the spaces it takes, what it is."""
+    lines = [f"{'algorithm':20} {'ch.':4} {'actions':9} {'observations':13} what it is"]
+    for name in algorithms():
+        cls, entry = agent_class(name), ALGORITHMS[name]
+        lines.append(f"{name:20} {entry[3]:4} {_spaces_words(cls.action_spaces):9} "
+                     f"{_spaces_words(cls.observation_spaces):13} {entry[4]}")
+    return "\n".join(lines)
+
+
+def _show(value):
+    if isinstance(value, bool) or value is None:
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def describe_algorithm(name):
+    """Every hyperparameter of ``name`` with its default, rule and meaning; its presets."""
+    cls, entry = agent_class(name), ALGORITHMS[name]
+    fixed = dict(entry[2])
+    preset = fixed.pop("preset", None)
+    defaults = {**cls.defaults, **cls.presets.get(preset, {}), **fixed}
+    lines = [f"{name} (chapter {entry[3]}): {entry[4]}",
+             f"  actions: {_spaces_words(cls.action_spaces)}; "
+             f"observations: {_spaces_words(cls.observation_spaces)}"]
+    if fixed or preset:
+        what = ", ".join([f"{k}={_show(v)}" for k, v in fixed.items()]
+                         + ([f"preset {preset}"] if preset else []))
+        lines.append(f"  = {cls.name} with {what}")
+    lines += ["", "hyperparameters (--set KEY=VALUE):"]
+    width = max(len(k) for k in cls.spec)
+    for key, p in cls.spec.items():
+        lines.append(f"  {key:{width}}  {_show(defaults[key]):>9}  {p.doc} "
+                     f"({p.describe()})")
+    if cls.presets:
+        lines += ["", "presets (--preset NAME):"]
+        for preset_name, values in cls.presets.items():
+            changes = ", ".join(f"{k}={_show(v)}" for k, v in values.items()) or \
+                "the defaults"
+            lines.append(f"  {preset_name}: {changes}")
+    return "\n".join(lines)

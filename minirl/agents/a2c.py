@@ -29,12 +29,13 @@ import numpy as np
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.base import Agent
+from minirl.agents.base import Agent, HParam
+from minirl.agents.common import categorical_entropy, categorical_log_prob, sample_categorical
 from minirl.core import no_grad
 
 __all__ = ["n_step_returns", "gae", "ActorCriticNet", "actor_critic_loss",
-           "sample_actions", "Rollout", "rollout_loss", "make_optimizer",
-           "check_actor_critic_hparams", "ActorCriticBase", "A2CAgent"]
+           "Rollout", "rollout_loss", "make_optimizer",
+           "actor_critic_hyperparameters", "ActorCriticBase", "A2CAgent"]
 
 
 # --- returns and advantages ------------------------------------------------------------
@@ -149,17 +150,6 @@ class ActorCriticNet(L.Module):
         return F.reshape(self.v(h), (len(x),))
 
 
-def sample_actions(probs, rng):
-    """One action per row of ``probs`` (B, A) by inverting the CDF: a = #{k: cdf_k <= u}.
-
-    u is scaled by the last CDF entry, so float rounding can never send it past the
-    last action.
-    """
-    cdf = np.cumsum(probs, axis=1)
-    u = rng.random((len(probs), 1)) * cdf[:, -1:]
-    return (cdf <= u).sum(axis=1)
-
-
 def actor_critic_loss(logits, values, actions, advantages, returns, value_coef,
                       entropy_coef):
     """The A2C / A3C loss (Mnih et al. 2016, Algorithm S3, as one scalar):
@@ -171,11 +161,9 @@ def actor_critic_loss(logits, values, actions, advantages, returns, value_coef,
     ``returns`` are plain arrays (constants: no gradient flows into the targets).
     Returns (loss Variable, dict of the three terms as floats).
     """
-    log_probs = F.log_softmax(logits)                                  # log pi(.|s)
-    log_pi_a = log_probs[np.arange(len(actions)), actions]             # log pi(a|s)
-    policy_loss = -F.mean(log_pi_a * advantages)
+    policy_loss = -F.mean(categorical_log_prob(logits, actions) * advantages)
     value_loss = F.mean_squared_error(values, returns)
-    entropy = -F.mean(F.sum(F.exp(log_probs) * log_probs, axis=1))
+    entropy = F.mean(categorical_entropy(logits))
     loss = policy_loss + value_coef * value_loss - entropy_coef * entropy
     return loss, {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
                   "entropy": entropy.item()}
@@ -256,27 +244,24 @@ def make_optimizer(params, h):
     return optim.RMSprop(params, lr=h["lr"], alpha=0.99, eps=h["eps"])
 
 
-def check_actor_critic_hparams(name, h):
-    """Range checks shared by A2C and A3C, each naming the bad value."""
-    if not (isinstance(h["n_steps"], (int, np.integer)) and h["n_steps"] >= 1):
-        raise ValueError(f"{name}: n_steps must be an int >= 1, got {h['n_steps']!r}")
-    if h["returns"] not in ("n-step", "gae"):
-        raise ValueError(f"{name}: returns must be 'n-step' or 'gae', got {h['returns']!r}")
-    if not 0 <= h["gae_lambda"] <= 1:
-        raise ValueError(f"{name}: gae_lambda must be in [0, 1], got {h['gae_lambda']}")
-    for key in ("value_coef", "entropy_coef"):
-        if not h[key] >= 0:
-            raise ValueError(f"{name}: {key} must be >= 0, got {h[key]}")
-    if not h["max_grad_norm"] > 0:
-        raise ValueError(f"{name}: max_grad_norm must be > 0, got {h['max_grad_norm']}")
-    if h["optimizer"] not in ("adam", "rmsprop"):
-        raise ValueError(f"{name}: optimizer must be 'adam' or 'rmsprop', "
-                         f"got {h['optimizer']!r}")
-    if not h["eps"] > 0:
-        raise ValueError(f"{name}: eps must be > 0, got {h['eps']}")
-    if isinstance(h["shared_layers"], bool) or h["shared_layers"] not in (0, 1, 2):
-        raise ValueError(f"{name}: shared_layers must be 0, 1 or 2 (of the 2 hidden "
-                         f"layers), got {h['shared_layers']!r}")
+def actor_critic_hyperparameters(n_steps, returns, gae_lambda, lr, entropy_coef):
+    """The hyperparameters A2C and A3C share; the arguments are each agent's defaults."""
+    return (
+        HParam("n_steps", n_steps, int, "[1, inf)", "environment steps per rollout"),
+        HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
+        HParam("returns", returns, str, ("n-step", "gae"),
+               "the critic's target: n-step returns or GAE(lambda)"),
+        HParam("gae_lambda", gae_lambda, float, "[0, 1]", "lambda of GAE"),
+        HParam("lr", lr, float, "(0, inf)", "step size"),
+        HParam("optimizer", "adam", str, ("adam", "rmsprop"), "the optimizer"),
+        HParam("eps", 1e-5, float, "(0, inf)", "the optimizer's epsilon"),
+        HParam("hidden_size", 64, int, "[1, inf)", "width of each of the 2 hidden layers"),
+        HParam("shared_layers", 1, int, (0, 1, 2),
+               "hidden layers shared by actor and critic (0: two separate networks)"),
+        HParam("value_coef", 0.5, float, "[0, inf)", "weight of the value loss"),
+        HParam("entropy_coef", entropy_coef, float, "[0, inf)", "weight of the entropy bonus"),
+        HParam("max_grad_norm", 0.5, float, "(0, inf)", "global gradient-norm clip"),
+    )
 
 
 # --- the agents -----------------------------------------------------------------------
@@ -284,10 +269,6 @@ class ActorCriticBase(Agent):
     """What A2C and A3C share: the two-headed network, its optimizer, acting, V(s)."""
     action_spaces = (gym.spaces.Discrete,)
     observation_spaces = (gym.spaces.Box, gym.spaces.Discrete)
-
-    def check_hparams(self, h):
-        super().check_hparams(h)
-        check_actor_critic_hparams(self.name, h)
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
@@ -301,10 +282,8 @@ class ActorCriticBase(Agent):
         with no_grad():
             probs = self.net.policy(self.encode(obs)[None]).data
         if explore:
-            return int(sample_actions(probs, self.rng)[0])
+            return int(sample_categorical(probs, self.rng)[0])
         return int(np.argmax(probs[0]))
-
-    get_action = act
 
     def value(self, obs):
         """The critic's V(s) for one observation."""
@@ -332,12 +311,12 @@ class A2CAgent(ActorCriticBase):
     observation instead of running on into an unrelated new episode.
     """
     name = "a2c"
-    defaults = {
-        "num_envs": 8, "async_envs": False, "n_steps": 5, "gamma": 0.99,
-        "returns": "gae", "gae_lambda": 0.95, "lr": 2e-3, "optimizer": "adam",
-        "eps": 1e-5, "hidden_size": 64, "shared_layers": 1, "value_coef": 0.5,
-        "entropy_coef": 0.0, "max_grad_norm": 0.5,
-    }
+    hyperparameters = (
+        HParam("num_envs", 8, int, "[2, inf)", "environments stepped together (actor-critic "
+               "is the one-env form)"),
+        HParam("async_envs", False, bool, None, "one process per environment"),
+    ) + actor_critic_hyperparameters(n_steps=5, returns="gae", gae_lambda=0.95, lr=2e-3,
+                                     entropy_coef=0.0)
     presets = {
         # stable-baselines3's A2C with rl-baselines3-zoo's CartPole-v1 settings: separate
         # actor and critic networks, RMSprop, n-step returns, no entropy bonus.
@@ -349,13 +328,6 @@ class A2CAgent(ActorCriticBase):
         "acrobot": {"shared_layers": 0},
     }
 
-    def check_hparams(self, h):
-        super().check_hparams(h)
-        if not (isinstance(h["num_envs"], (int, np.integer)) and h["num_envs"] >= 2):
-            raise ValueError(f"{self.name}: num_envs must be an int >= 2 (A2C steps a batch "
-                             f"of environments; actor-critic is the one-env form), "
-                             f"got {h['num_envs']!r}")
-
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         self.num_envs = int(self.hparams["num_envs"])
@@ -366,7 +338,7 @@ class A2CAgent(ActorCriticBase):
         """One sampled action per environment: a_i ~ pi(.|s_i)."""
         with no_grad():
             probs = self.net.policy(self.encode.batch(obs_batch)).data
-        return sample_actions(probs, self.rng)
+        return sample_categorical(probs, self.rng)
 
     def update(self, obs, actions, rewards, next_obs, terminated, truncated):
         """Store one vector step; every ``n_steps`` of them, learn from the rollout."""

@@ -67,9 +67,10 @@ import numpy as np
 
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.a2c import (ActorCriticBase, ActorCriticNet, Rollout, make_optimizer,
-                               rollout_loss, sample_actions)
-from minirl.agents.base import ObsEncoder, space_from_json, space_to_json
+from minirl.agents.a2c import (ActorCriticBase, ActorCriticNet, Rollout,
+                               actor_critic_hyperparameters, make_optimizer, rollout_loss)
+from minirl.agents.base import HParam, ObsEncoder, space_from_json, space_to_json
+from minirl.agents.common import sample_categorical
 from minirl.core import no_grad
 
 __all__ = ["SharedArrays", "WorkerError", "A3CAgent", "SHM_PREFIX"]
@@ -293,7 +294,7 @@ def _worker_loop(worker, env_id, seed, spaces, hparams, shared, lock, stop, mess
             x = encode(obs)
             with no_grad():
                 probs = local.policy(x[None]).data
-            action = int(sample_actions(probs, rng)[0])
+            action = int(sample_categorical(probs, rng)[0])
             next_obs, reward, terminated, truncated, _ = env.step(action)
             rollout.add(x, action, reward, encode(next_obs), terminated, truncated)
             steps[1 + worker] += 1
@@ -336,23 +337,13 @@ class A3CAgent(ActorCriticBase):
     the operating system's scheduling, so two runs with one seed differ.
     """
     name = "a3c"
-    defaults = {
-        "workers": 2, "n_steps": 5, "gamma": 0.99, "returns": "n-step", "gae_lambda": 1.0,
-        "lr": 1e-3, "optimizer": "adam", "eps": 1e-5, "hidden_size": 64,
-        "shared_layers": 1, "value_coef": 0.5, "entropy_coef": 0.01, "max_grad_norm": 0.5,
-        "lock": True, "crash_worker": -1,
-    }
+    hyperparameters = (
+        HParam("workers", 2, int, "[1, inf)", "worker processes, each with its own env"),
+        HParam("lock", True, bool, None, "apply each worker's update under a lock"),
+        HParam("crash_worker", -1, int, "[-1, inf)", "test only: this worker raises (-1: none)"),
+    ) + actor_critic_hyperparameters(n_steps=5, returns="n-step", gae_lambda=1.0, lr=1e-3,
+                                     entropy_coef=0.01)
     presets = {}
-
-    def check_hparams(self, h):
-        super().check_hparams(h)
-        if not (isinstance(h["workers"], (int, np.integer)) and h["workers"] >= 1):
-            raise ValueError(f"{self.name}: workers must be an int >= 1, got {h['workers']!r}")
-        if not isinstance(h["lock"], (bool, np.bool_)):
-            raise ValueError(f"{self.name}: lock must be true or false, got {h['lock']!r}")
-        if not isinstance(h["crash_worker"], (int, np.integer)):
-            raise ValueError(f"{self.name}: crash_worker must be an int (-1: none), "
-                             f"got {h['crash_worker']!r}")
 
     def update(self, obs, action, reward, next_obs, terminated, truncated):
         raise RuntimeError("a3c learns in its worker processes: train it with "

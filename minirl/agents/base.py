@@ -21,8 +21,11 @@ import json
 import gymnasium as gym
 import numpy as np
 
+from minirl.agents.common import strip_prefix
+from minirl.agents.hparams import HParam, check_values, spec_dict
 
-__all__ = ["Agent", "ObsEncoder", "space_to_json", "space_from_json", "rng_state",
+
+__all__ = ["Agent", "HParam", "ObsEncoder", "space_to_json", "space_from_json", "rng_state",
            "set_rng_state"]
 
 
@@ -99,14 +102,26 @@ class Agent:
       name                 the registered algorithm name ('dqn')
       action_spaces        the gymnasium space classes it can act in
       observation_spaces   the space classes it can read
-      defaults             every hyperparameter with its default: the only names accepted
+      hyperparameters      ``HParam`` entries: name, default, type, rule, meaning; the
+                           only names accepted (``defaults`` and ``spec`` are built from it)
       presets              named sets of overrides ('book': the chapter's settings)
     """
     name = None
     action_spaces = (gym.spaces.Discrete,)
     observation_spaces = (gym.spaces.Box, gym.spaces.Discrete)
-    defaults = {}
+    hyperparameters = ()
     presets = {}
+    spec, defaults = {}, {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.spec = spec_dict(cls.hyperparameters)
+        cls.defaults = {name: p.default for name, p in cls.spec.items()}
+        for preset, values in cls.presets.items():  # a typo in a preset fails at import
+            unknown = sorted(set(values) - set(cls.spec))
+            if unknown:
+                raise ValueError(f"{cls.__name__} preset {preset!r} sets unknown "
+                                 f"hyperparameters {unknown}")
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         self.check_spaces(observation_space, action_space)
@@ -144,18 +159,12 @@ class Agent:
         return hparams
 
     def check_hparams(self, h):
-        """Range checks common to all agents; subclasses add theirs and call super()."""
-        for key in [k for k in h if k in ("gamma", "lr") or k.endswith("_lr")]:
-            if isinstance(h[key], bool) or not isinstance(h[key], (int, float, np.number)):
-                raise ValueError(f"{self.name}: {key} must be a number, got {h[key]!r}")
-        if "gamma" in h and not 0 <= h["gamma"] <= 1:
-            raise ValueError(f"{self.name}: gamma must be in [0, 1], got {h['gamma']}")
-        for key in [k for k in h if k == "lr" or k.endswith("_lr")]:
-            if not h[key] > 0:
-                raise ValueError(f"{self.name}: {key} must be > 0, got {h[key]}")
-        for key in ("batch_size", "buffer_size", "hidden_size"):
-            if key in h and not (isinstance(h[key], (int, np.integer)) and h[key] > 0):
-                raise ValueError(f"{self.name}: {key} must be a positive int, got {h[key]}")
+        """Every value against its ``HParam`` rule, then the rules that tie two together."""
+        check_values(self.name, self.spec, h)
+        self.check_relations(h)
+
+    def check_relations(self, h):
+        """Rules across hyperparameters; subclasses add theirs and call super()."""
         if "batch_size" in h and "buffer_size" in h and h["batch_size"] > h["buffer_size"]:
             raise ValueError(f"{self.name}: batch_size {h['batch_size']} is larger than "
                              f"buffer_size {h['buffer_size']}")
@@ -164,7 +173,9 @@ class Agent:
     def act(self, obs, explore=True):
         raise NotImplementedError
 
-    get_action = act  # the book's name
+    def get_action(self, obs, explore=True):
+        """The book's name for ``act``."""
+        return self.act(obs, explore)
 
     def update(self, obs, action, reward, next_obs, terminated, truncated):
         raise NotImplementedError
@@ -198,13 +209,11 @@ class Agent:
         return state
 
     def load_state_dict(self, state):
-        def part(prefix):
-            return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         for name, module in self.modules().items():
-            module.load_state_dict(part(f"module.{name}."))
+            module.load_state_dict(strip_prefix(state, f"module.{name}."))
         for name, opt in self.optimizers().items():
-            opt.load_state_dict(part(f"optim.{name}."))
-        self.load_extra_state(part("extra."))
+            opt.load_state_dict(strip_prefix(state, f"optim.{name}."))
+        self.load_extra_state(strip_prefix(state, "extra."))
         set_rng_state(self.rng, state["rng"])
 
     def config(self):

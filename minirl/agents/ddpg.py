@@ -33,7 +33,9 @@ import numpy as np
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.base import Agent
+from minirl.agents.base import Agent, HParam
+from minirl.agents.common import bootstrapped_target, strip_prefix
+from minirl.agents.hparams import SIZES
 from minirl.core import no_grad
 from minirl.replay import ReplayBuffer
 
@@ -104,7 +106,7 @@ def ddpg_target(reward, next_q, terminated, gamma):
     ``next_q`` holds Q'(s', mu'(s')) as a plain array: the target takes no gradient.
     Only termination zeroes the bootstrap; a truncated step keeps it.
     """
-    return reward + gamma * (1.0 - terminated) * next_q
+    return bootstrapped_target(reward, next_q, terminated, gamma)
 
 
 def actor_loss(actor, critic, obs):
@@ -160,20 +162,24 @@ class DDPGAgent(Agent):
     """
     name = "ddpg"
     action_spaces = (gym.spaces.Box,)
-    defaults = {
-        "gamma": 0.98,
-        "actor_lr": 1e-3,
-        "critic_lr": 1e-3,
-        "hidden_sizes": (64, 64),     # the rl-zoo's (400, 300) learns Pendulum no better
-        "batch_size": 256,
-        "buffer_size": 200_000,
-        "tau": 0.005,
-        "learning_starts": 10_000,
-        "noise": "gaussian",          # or "ou" (Ornstein-Uhlenbeck)
-        "noise_std": 0.1,
-        "ou_theta": 0.15,
-        "ou_dt": 1e-2,
-    }
+    hyperparameters = (
+        HParam("gamma", 0.98, float, "[0, 1]", "discount factor"),
+        HParam("actor_lr", 1e-3, float, "(0, inf)", "Adam step size of the actor"),
+        HParam("critic_lr", 1e-3, float, "(0, inf)", "Adam step size of the critic"),
+        # the rl-zoo's (400, 300) learns Pendulum no better
+        HParam("hidden_sizes", (64, 64), SIZES, None, "hidden widths of actor and critic"),
+        HParam("batch_size", 256, int, "[1, inf)", "minibatch size"),
+        HParam("buffer_size", 200_000, int, "[1, inf)", "replay capacity"),
+        HParam("tau", 0.005, float, "(0, 1]", "soft target update rate"),
+        HParam("learning_starts", 10_000, int, "[0, inf)",
+               "random actions and no learning for this many steps"),
+        HParam("noise", "gaussian", str, ("gaussian", "ou"),
+               "exploration noise: Gaussian or Ornstein-Uhlenbeck"),
+        HParam("noise_std", 0.1, float, "[0, inf)",
+               "noise sigma as a fraction of each action's half-range"),
+        HParam("ou_theta", 0.15, float, "[0, inf)", "OU mean reversion"),
+        HParam("ou_dt", 1e-2, float, "[0, inf)", "OU time step"),
+    )
     presets = {
         # Lillicrap et al. 2016, Sec. 7: lrs 1e-4 / 1e-3, 400-300 nets, tau 0.001,
         # OU noise theta 0.15 sigma 0.2, minibatch 64, buffer 1e6.
@@ -181,26 +187,6 @@ class DDPGAgent(Agent):
                   "hidden_sizes": (400, 300), "batch_size": 64, "buffer_size": 1_000_000,
                   "tau": 0.001, "noise": "ou", "noise_std": 0.2, "ou_dt": 1.0},
     }
-
-    def check_hparams(self, h):
-        super().check_hparams(h)
-        if not 0 < h["tau"] <= 1:
-            raise ValueError(f"{self.name}: tau must be in (0, 1], got {h['tau']}")
-        sizes = h["hidden_sizes"]
-        if (isinstance(sizes, (str, bytes)) or not np.iterable(sizes) or len(sizes) == 0
-                or not all(isinstance(n, (int, np.integer)) and n > 0 for n in sizes)):
-            raise ValueError(f"{self.name}: hidden_sizes must be a non-empty list of "
-                             f"positive ints, got {sizes!r}")
-        starts = h["learning_starts"]
-        if not (isinstance(starts, (int, np.integer)) and starts >= 0):
-            raise ValueError(f"{self.name}: learning_starts must be an int >= 0, got {starts!r}")
-        if h["noise"] not in ("gaussian", "ou"):
-            raise ValueError(f"{self.name}: noise must be 'gaussian' or 'ou', got {h['noise']!r}")
-        for key in ("noise_std", "ou_theta", "ou_dt"):
-            if not (isinstance(h[key], (int, float, np.number)) and np.isfinite(h[key])
-                    and h[key] >= 0):
-                raise ValueError(f"{self.name}: {key} must be a finite number >= 0, "
-                                 f"got {h[key]!r}")
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
@@ -263,8 +249,6 @@ class DDPGAgent(Agent):
                 action = np.clip(action + self.noise(), self.low, self.high)
         return action.reshape(self.action_space.shape)
 
-    get_action = act
-
     # -- learning -------------------------------------------------------------------
     def update(self, obs, action, reward, next_obs, terminated, truncated):
         self.buffer.add(self.encode(obs), np.reshape(action, self.action_size), reward,
@@ -324,8 +308,7 @@ class DDPGAgent(Agent):
         return state
 
     def load_extra_state(self, state):
-        self.buffer.load_state_dict({k[len("buffer."):]: v for k, v in state.items()
-                                     if k.startswith("buffer.")})
+        self.buffer.load_state_dict(strip_prefix(state, "buffer."))
         self.steps, self.updates = int(state["steps"]), int(state["updates"])
         if isinstance(self.noise, OrnsteinUhlenbeckNoise):
             self.noise.state[...] = state["noise.state"]

@@ -42,7 +42,9 @@ import numpy as np
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.base import Agent
+from minirl.agents.base import Agent, HParam
+from minirl.agents.common import bootstrapped_target, strip_prefix
+from minirl.agents.hparams import SIZES
 from minirl.core import Function, no_grad
 from minirl.replay import NStepBuffer, PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
@@ -134,7 +136,7 @@ def td_target(reward, next_q_target, terminated, gamma_n):
     or gamma ** steps per sample for n-step transitions. A truncated transition has
     terminated = 0, so it bootstraps.
     """
-    return reward + gamma_n * (1.0 - terminated) * next_q_target.max(axis=1)
+    return bootstrapped_target(reward, next_q_target.max(axis=1), terminated, gamma_n)
 
 
 def double_dqn_target(reward, next_q_online, next_q_target, terminated, gamma_n):
@@ -146,7 +148,7 @@ def double_dqn_target(reward, next_q_online, next_q_target, terminated, gamma_n)
     """
     best = next_q_online.argmax(axis=1)
     next_value = next_q_target[np.arange(len(best)), best]
-    return reward + gamma_n * (1.0 - terminated) * next_value
+    return bootstrapped_target(reward, next_value, terminated, gamma_n)
 
 
 # ---------------------------------------------------------------------------
@@ -261,23 +263,44 @@ class DQNAgent(Agent):
     name = "dqn"
     action_spaces = (gym.spaces.Discrete,)
     observation_spaces = (gym.spaces.Box, gym.spaces.Discrete)
-    defaults = {
+    hyperparameters = (
         # network and optimiser
-        "hidden_sizes": (64, 64), "lr": 2.3e-3, "gamma": 0.99, "loss": "huber",
-        "max_grad_norm": 10.0,
+        HParam("hidden_sizes", (64, 64), SIZES, None, "hidden layer widths of the Q network"),
+        HParam("lr", 2.3e-3, float, "(0, inf)", "Adam step size"),
+        HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
+        HParam("loss", "huber", str, ("huber", "mse"), "TD loss (C51 uses cross-entropy)"),
+        HParam("max_grad_norm", 10.0, float, "(0, inf)", "global gradient-norm clip",
+               none="no clipping"),
         # replay and schedule of updates
-        "buffer_size": 100_000, "batch_size": 64, "learning_starts": 1000,
-        "train_freq": 256, "gradient_steps": 128,
-        "target_update_interval": 256, "target_update_episodes": 0,
+        HParam("buffer_size", 100_000, int, "[1, inf)", "replay capacity"),
+        HParam("batch_size", 64, int, "[1, inf)", "minibatch size"),
+        HParam("learning_starts", 1000, int, "[0, inf)", "steps before the first update"),
+        HParam("train_freq", 256, int, "[1, inf)", "environment steps between update rounds"),
+        HParam("gradient_steps", 128, int, "[1, inf)", "gradient steps per update round"),
+        HParam("target_update_interval", 256, int, "[0, inf)",
+               "steps between target syncs (0: sync by episodes)"),
+        HParam("target_update_episodes", 0, int, "[0, inf)",
+               "episodes between target syncs, as in the book (0: sync by steps)"),
         # epsilon-greedy
-        "epsilon_start": 1.0, "epsilon_end": 0.04, "exploration_steps": 8000,
+        HParam("epsilon_start", 1.0, float, "[0, 1]", "epsilon at step 0"),
+        HParam("epsilon_end", 0.04, float, "[0, 1]", "epsilon after exploration_steps"),
+        HParam("exploration_steps", 8000, int, "[0, inf)", "steps of linear epsilon decay"),
         # chapter 10 (all off: plain DQN)
-        "double": False, "prioritized": False, "dueling": False, "noisy": False,
-        "categorical": False, "n_step": 1,
-        "per_alpha": 0.6, "per_beta": 0.4, "per_beta_steps": 100_000, "per_eps": 1e-6,
-        "noisy_sigma": 0.5,
-        "n_atoms": 51, "v_min": -200.0, "v_max": 200.0,
-    }
+        HParam("double", False, bool, None, "Double DQN target"),
+        HParam("prioritized", False, bool, None, "prioritized replay"),
+        HParam("dueling", False, bool, None, "dueling head"),
+        HParam("noisy", False, bool, None, "noisy layers"),
+        HParam("categorical", False, bool, None, "C51 distributional head"),
+        HParam("n_step", 1, int, "[1, inf)", "steps of reward before bootstrapping"),
+        HParam("per_alpha", 0.6, float, "[0, inf)", "priority exponent alpha"),
+        HParam("per_beta", 0.4, float, "[0, 1]", "importance-weight exponent beta at step 0"),
+        HParam("per_beta_steps", 100_000, int, "[1, inf)", "steps over which beta anneals to 1"),
+        HParam("per_eps", 1e-6, float, "(0, inf)", "added to |delta| so no priority is 0"),
+        HParam("noisy_sigma", 0.5, float, "(0, inf)", "sigma_0 of the noisy layers"),
+        HParam("n_atoms", 51, int, "[2, inf)", "atoms of the C51 support"),
+        HParam("v_min", -200.0, float, None, "lowest return of the C51 support"),
+        HParam("v_max", 200.0, float, None, "highest return of the C51 support"),
+    )
     presets = {
         # The chapter's settings: 4-128-128-2, Adam 5e-4, gamma 0.98, fixed epsilon 0.1,
         # buffer 10000, batch 32, MSE, target synced every 20 episodes, no clipping.
@@ -291,59 +314,20 @@ class DQNAgent(Agent):
         "rainbow": {"double": True, "prioritized": True, "dueling": True, "noisy": True,
                     "categorical": True, "n_step": 3,
                     "epsilon_start": 1.0, "epsilon_end": 0.0, "exploration_steps": 8000},
+        # Noisy networks explore through their weights: no epsilon (``noisy-dqn``).
+        "noisy": {"noisy": True, "epsilon_start": 0.0, "epsilon_end": 0.0},
     }
-    # Noisy networks explore through their weights: unless told otherwise, no epsilon.
-    noisy_defaults = {"epsilon_start": 0.0, "epsilon_end": 0.0}
 
-    @classmethod
-    def resolve_hparams(cls, preset, overrides):
-        hparams = super().resolve_hparams(preset, overrides)
-        if hparams["noisy"]:
-            chosen = set(overrides) | set(cls.presets.get(preset, {}))
-            hparams.update({k: v for k, v in cls.noisy_defaults.items() if k not in chosen})
-        return hparams
-
-    def check_hparams(self, h):
-        super().check_hparams(h)
-        name = self.name
-
-        def fail(message):
-            raise ValueError(f"{name}: {message}")
-        sizes = h["hidden_sizes"]
-        if (not isinstance(sizes, (list, tuple)) or not sizes
-                or not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes)):
-            fail(f"hidden_sizes must be a non-empty list of positive ints, got {sizes!r}")
-        if h["loss"] not in ("mse", "huber"):
-            fail(f"loss must be 'mse' or 'huber', got {h['loss']!r}")
-        if h["max_grad_norm"] is not None and not h["max_grad_norm"] > 0:
-            fail(f"max_grad_norm must be > 0 or None (no clipping), got {h['max_grad_norm']}")
-        for key in ("train_freq", "gradient_steps", "n_step", "per_beta_steps"):
-            if not (isinstance(h[key], (int, np.integer)) and h[key] >= 1):
-                fail(f"{key} must be an int >= 1, got {h[key]!r}")
-        for key in ("learning_starts", "target_update_interval", "target_update_episodes",
-                    "exploration_steps"):
-            if not (isinstance(h[key], (int, np.integer)) and h[key] >= 0):
-                fail(f"{key} must be an int >= 0, got {h[key]!r}")
+    def check_relations(self, h):
+        super().check_relations(h)
         if (h["target_update_interval"] > 0) == (h["target_update_episodes"] > 0):
-            fail("set exactly one of target_update_interval (steps) and "
-                 "target_update_episodes (episodes) > 0, the other 0; got "
-                 f"{h['target_update_interval']} and {h['target_update_episodes']}")
-        for key in ("epsilon_start", "epsilon_end", "per_beta"):
-            if not 0 <= h[key] <= 1:
-                fail(f"{key} must be in [0, 1], got {h[key]}")
-        for key in _FLAGS:
-            if not isinstance(h[key], (bool, np.bool_)):
-                fail(f"{key} must be True or False, got {h[key]!r}")
-        if h["per_alpha"] < 0:
-            fail(f"per_alpha must be >= 0, got {h['per_alpha']}")
-        if not h["per_eps"] > 0:
-            fail(f"per_eps must be > 0, got {h['per_eps']}")
-        if not h["noisy_sigma"] > 0:
-            fail(f"noisy_sigma must be > 0, got {h['noisy_sigma']}")
-        if not (isinstance(h["n_atoms"], (int, np.integer)) and h["n_atoms"] >= 2):
-            fail(f"n_atoms must be an int >= 2, got {h['n_atoms']!r}")
+            raise ValueError(
+                f"{self.name}: set exactly one of target_update_interval (steps) and "
+                "target_update_episodes (episodes) > 0, the other 0; got "
+                f"{h['target_update_interval']} and {h['target_update_episodes']}")
         if not h["v_min"] < h["v_max"]:
-            fail(f"v_min must be < v_max, got {h['v_min']} and {h['v_max']}")
+            raise ValueError(f"{self.name}: v_min must be < v_max, got {h['v_min']} "
+                             f"and {h['v_max']}")
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
@@ -412,8 +396,6 @@ class DQNAgent(Agent):
                 return int(self._q(self.qnet, self.encode(obs)[None])[0].argmax()) + \
                     self.action_start
         return int(self.q_values(obs).argmax()) + self.action_start
-
-    get_action = act
 
     # -- learning ----------------------------------------------------------------------
     def update(self, obs, action, reward, next_obs, terminated, truncated):
@@ -529,8 +511,7 @@ class DQNAgent(Agent):
         self.steps = int(state["steps"])
         self.episodes = int(state["episodes"])
         self.learn_steps = int(state["learn_steps"])
-        self.replay.load_state_dict({k[len("replay."):]: v for k, v in state.items()
-                                     if k.startswith("replay.")})
+        self.replay.load_state_dict(strip_prefix(state, "replay."))
         if self.n_step is not None:
             self.n_step.reset()
             for obs, action, reward, next_obs in zip(

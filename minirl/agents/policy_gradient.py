@@ -35,11 +35,12 @@ import numpy as np
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.base import Agent
+from minirl.agents.base import Agent, HParam
+from minirl.agents.common import (bootstrapped_target, categorical_entropy,
+                                  categorical_log_prob, sample_categorical)
 from minirl.core import no_grad
 
-__all__ = ["discounted_return", "reward_to_go", "advantage", "td_target", "log_prob",
-           "entropy", "policy_loss", "value_loss", "policy_net", "value_net",
+__all__ = ["discounted_return", "reward_to_go", "advantage", "policy_loss", "value_loss", "policy_net", "value_net",
            "SimplePG", "Reinforce", "ReinforceBaseline", "ActorCritic"]
 
 
@@ -73,27 +74,6 @@ def advantage(returns, values):
     because E_a[grad log pi(a|s)] = sum_a grad pi(a|s) = grad 1 = 0.
     """
     return np.asarray(returns) - np.asarray(values)
-
-
-def td_target(rewards, next_values, terminated, gamma):
-    """y = r + gamma (1 - terminated) V(s'): bootstrap on truncation, never on termination.
-
-    ``next_values`` holds V(s') as a plain array: the target is a number, not a path for
-    the gradient.
-    """
-    return rewards + gamma * (1.0 - np.asarray(terminated, rewards.dtype)) * next_values
-
-
-def log_prob(logits, actions):
-    """log pi(a_t|s_t) for each row: log_softmax (log-sum-exp, never log(softmax))."""
-    actions = np.asarray(actions, np.int64)
-    return F.log_softmax(logits, axis=-1)[np.arange(len(actions)), actions]
-
-
-def entropy(logits):
-    """H(pi(.|s)) = -sum_a pi(a|s) log pi(a|s), one value per row."""
-    log_p = F.log_softmax(logits, axis=-1)
-    return -F.sum(F.exp(log_p) * log_p, axis=-1)
 
 
 def policy_loss(log_probs, weights):
@@ -146,7 +126,12 @@ class SimplePG(Agent):
     # Defaults: tuned on CartPole-v1 (benchmarks/bench_policy_gradient.py). "book": the
     # chapter's 4 -> 128 -> 2 policy, Adam 2e-4, gamma 0.98 (it trains 3000 episodes of
     # CartPole with a 200-step limit).
-    defaults = {"gamma": 0.99, "lr": 1e-3, "hidden_size": 128, "hidden_layers": 1}
+    hyperparameters = (
+        HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
+        HParam("lr", 1e-3, float, "(0, inf)", "Adam step size of the policy"),
+        HParam("hidden_size", 128, int, "[1, inf)", "width of each hidden layer"),
+        HParam("hidden_layers", 1, int, "[0, inf)", "number of hidden layers"),
+    )
     presets = {"book": {"gamma": 0.98, "lr": 2e-4, "hidden_size": 128, "hidden_layers": 1}}
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
@@ -158,12 +143,6 @@ class SimplePG(Agent):
                              h["hidden_layers"], rng=self.rng)
         self.optimizer = optim.Adam(self.pi.params(), lr=h["lr"])
         self.memory_x, self.memory_actions, self.memory_rewards = [], [], []
-
-    def check_hparams(self, h):
-        super().check_hparams(h)
-        layers = h["hidden_layers"]
-        if not (isinstance(layers, (int, np.integer)) and layers >= 0):
-            raise ValueError(f"{self.name}: hidden_layers must be an int >= 0, got {layers}")
 
     # -- acting -----------------------------------------------------------------------
     def action_probs(self, obs):
@@ -179,10 +158,7 @@ class SimplePG(Agent):
         if not explore:
             return int(np.argmax(p))
         # inverse-CDF sampling: one uniform draw from the agent's own generator
-        return int(min(np.searchsorted(np.cumsum(p), self.rng.random() * p.sum(),
-                                       side="right"), self.n_actions - 1))
-
-    get_action = act
+        return int(sample_categorical(p[None], self.rng)[0])
 
     # -- learning ---------------------------------------------------------------------
     def weights(self, rewards):
@@ -195,7 +171,7 @@ class SimplePG(Agent):
         x, next_x: encoded s_t and s_(t+1), (T, size) as ``self.encode.batch`` gives;
         actions, rewards, terminated: (T,). The update of one episode is one step on these.
         """
-        log_probs = log_prob(self.pi(x), actions)
+        log_probs = categorical_log_prob(self.pi(x), actions)
         return {"policy": policy_loss(log_probs, self.weights(rewards))}
 
     def modules_optimizers(self):
@@ -273,7 +249,9 @@ class ReinforceBaseline(Reinforce):
     the last state (bootstrap on truncation, never on termination).
     """
     name = "reinforce-baseline"
-    defaults = {**SimplePG.defaults, "value_lr": 1e-3}
+    hyperparameters = SimplePG.hyperparameters + (
+        HParam("value_lr", 1e-3, float, "(0, inf)", "Adam step size of the value network"),
+    )
     presets = {"book": {**SimplePG.presets["book"], "value_lr": 5e-4}}
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
@@ -299,7 +277,7 @@ class ReinforceBaseline(Reinforce):
         returns = self.returns(rewards, next_x, terminated)
         values = self.v(x).reshape(len(x))           # V(s_t), with a graph: the critic learns
         weights = advantage(returns, values.data)    # .data: no gradient into V from here
-        log_probs = log_prob(self.pi(x), actions)
+        log_probs = categorical_log_prob(self.pi(x), actions)
         return {"policy": policy_loss(log_probs, weights),
                 "value": value_loss(values, returns)}
 
@@ -325,30 +303,28 @@ class ActorCritic(ReinforceBaseline):
     name = "actor-critic"
     # a smaller policy step than the episodic agents: it steps after every transition,
     # and at 1e-3 its CartPole policy collapses again after solving
-    defaults = {**ReinforceBaseline.defaults, "lr": 5e-4, "entropy_coef": 0.0}
+    hyperparameters = ReinforceBaseline.hyperparameters + (
+        HParam("lr", 5e-4, float, "(0, inf)", "Adam step size of the policy"),
+        HParam("entropy_coef", 0.0, float, "[0, inf)", "weight of the entropy bonus"),
+    )
     presets = {"book": {**ReinforceBaseline.presets["book"], "entropy_coef": 0.0}}
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         self.entropy_coef = self.hparams["entropy_coef"]
 
-    def check_hparams(self, h):
-        super().check_hparams(h)
-        if not h["entropy_coef"] >= 0:
-            raise ValueError(f"{self.name}: entropy_coef must be >= 0, got {h['entropy_coef']}")
-
     def losses(self, x, actions, rewards, next_x, terminated):
         """Critic and actor losses of a batch of transitions (the agent uses one)."""
         values = self.v(x).reshape(len(x))              # V(s): the critic's prediction
         with no_grad():                                 # V(s') only inside the target
             next_values = self.v(next_x).data.reshape(len(x))
-        target = td_target(np.asarray(rewards, values.dtype), next_values, terminated,
-                           self.gamma)
+        target = bootstrapped_target(np.asarray(rewards, values.dtype), next_values,
+                                     terminated, self.gamma)
         delta = advantage(target, values.data)          # TD error, a constant for the actor
         logits = self.pi(x)
-        loss_pi = policy_loss(log_prob(logits, actions), delta)
+        loss_pi = policy_loss(categorical_log_prob(logits, actions), delta)
         if self.entropy_coef:
-            loss_pi = loss_pi - self.entropy_coef * F.sum(entropy(logits))
+            loss_pi = loss_pi - self.entropy_coef * F.sum(categorical_entropy(logits))
         return {"policy": loss_pi, "value": value_loss(values, target)}
 
     def update(self, obs, action, reward, next_obs, terminated, truncated):

@@ -21,7 +21,8 @@ import numpy as np
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.base import Agent
+from minirl.agents.base import Agent, HParam
+from minirl.agents.common import bootstrapped_target
 from minirl.core import no_grad
 
 __all__ = ["QNet", "QLearningAgent", "q_learning_target"]
@@ -40,11 +41,12 @@ class QNet(L.Module):
 
 
 def q_learning_target(reward, next_q, terminated, gamma):
-    """y = r + gamma * (1 - terminated) * max_a' Q(s', a')  (book eq. 7.x / 6.x).
+    """y = r + gamma * (1 - terminated) * max_a' Q(s', a'): the Q-learning target of
+    chapter 6 (Sutton & Barto Eq. 6.8), now the regression target of the network.
 
     ``next_q`` holds Q(s', .) as a plain array (no gradient flows into it).
     """
-    return reward + gamma * (1.0 - terminated) * next_q.max(axis=-1)
+    return bootstrapped_target(reward, next_q.max(axis=-1), terminated, gamma)
 
 
 class QLearningAgent(Agent):
@@ -52,13 +54,13 @@ class QLearningAgent(Agent):
     name = "qnet"
     action_spaces = (gym.spaces.Discrete,)
     observation_spaces = (gym.spaces.Discrete, gym.spaces.Box)
-    defaults = {"gamma": 0.9, "lr": 0.01, "epsilon": 0.1, "hidden_size": 100}
+    hyperparameters = (
+        HParam("gamma", 0.9, float, "[0, 1]", "discount factor"),
+        HParam("lr", 0.01, float, "(0, inf)", "SGD step size"),
+        HParam("epsilon", 0.1, float, "[0, 1]", "probability of a random action"),
+        HParam("hidden_size", 100, int, "[1, inf)", "width of the one hidden layer"),
+    )
     presets = {"book": {}}  # the defaults are the chapter's settings
-
-    def check_hparams(self, h):
-        super().check_hparams(h)
-        if not 0 <= h["epsilon"] <= 1:
-            raise ValueError(f"{self.name}: epsilon must be in [0, 1], got {h['epsilon']}")
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
@@ -78,8 +80,6 @@ class QLearningAgent(Agent):
         if explore and self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n_actions))
         return int(np.argmax(self.q_values(obs)))
-
-    get_action = act
 
     def update(self, obs, action, reward, next_obs, terminated, truncated):
         next_q = self.q_values(next_obs)  # under no_grad: the target is a constant
