@@ -488,6 +488,26 @@ class NStepBuffer:
         """Drop the pending steps, e.g. when an episode is abandoned without ending."""
         self.pending.clear()
 
+    def state_dict(self, obs_shape):
+        """The pending steps as arrays (obs and next_obs shaped (k, *obs_shape))."""
+        pending = list(self.pending)
+        obs_shape = tuple(obs_shape)
+        return {"obs": np.array([p[0] for p in pending], np.float32).reshape(-1, *obs_shape),
+                "action": np.array([p[1] for p in pending], np.int64),
+                "reward": np.array([p[2] for p in pending], np.float64),
+                "next_obs": np.array([p[3] for p in pending],
+                                     np.float32).reshape(-1, *obs_shape)}
+
+    def load_state_dict(self, state):
+        """Restore the pending steps; a state without them (saved with n = 1, where no
+        step ever waits) restores none."""
+        self.reset()
+        if not state and self.n == 1:
+            return
+        for obs, action, reward, next_obs in zip(state["obs"], state["action"],
+                                                 state["reward"], state["next_obs"]):
+            self.pending.append((obs.copy(), int(action), float(reward), next_obs.copy()))
+
     def _complete(self, start, terminated):
         """The transition from pending[start] to the newest step."""
         steps = list(self.pending)[start:]

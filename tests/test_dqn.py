@@ -22,7 +22,7 @@ import pytest
 
 import minirl
 import minirl.functions as F
-from minirl.agents.dqn import (QNet, double_dqn_target, epsilon_schedule,
+from minirl.agents.dqn import (QNet, double_dqn_target,
                                huber_elementwise, td_loss, td_target)
 from minirl.core import Variable
 from minirl.envs.testing import ChainEnv
@@ -234,6 +234,14 @@ def test_gradient_norm_is_clipped():
     agent.learn()
     norm = np.sqrt(sum(np.sum(p.grad.astype(np.float64) ** 2) for p in agent.qnet.params()))
     assert norm <= 1e-3 * (1 + 1e-4)
+
+
+def epsilon_schedule(step, start, end, duration):
+    """The agent's epsilon after ``step`` environment steps."""
+    agent = minirl.make_agent("dqn", "CartPole-v1", epsilon_start=start, epsilon_end=end,
+                              exploration_steps=duration)
+    agent.steps = step
+    return agent.epsilon
 
 
 def test_epsilon_schedule_and_fixed_epsilon():

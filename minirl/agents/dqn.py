@@ -18,7 +18,7 @@ one function or one flag here:
 =============  =======================  ======================================
 flag           paper                    piece
 =============  =======================  ======================================
-double         van Hasselt et al. 2016  ``double_dqn_target``
+double         van Hasselt et al. 2016  ``greedy_next_action`` (who picks a*)
 prioritized    Schaul et al. 2016       ``PrioritizedReplayBuffer`` + IS weights
 dueling        Wang et al. 2016         ``dueling_aggregate``
 noisy          Fortunato et al. 2018    ``minirl.layers.NoisyLinear``
@@ -48,9 +48,9 @@ from minirl.agents.hparams import SIZES
 from minirl.core import Function, no_grad
 from minirl.replay import NStepBuffer, PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
-__all__ = ["QNet", "DQNAgent", "td_target", "double_dqn_target", "dueling_aggregate",
-           "project_distribution", "categorical_cross_entropy", "td_loss",
-           "epsilon_schedule", "HuberElementwise", "huber_elementwise"]
+__all__ = ["QNet", "DQNAgent", "greedy_next_action", "td_target", "double_dqn_target",
+           "dueling_aggregate", "project_distribution", "categorical_cross_entropy", "td_loss",
+           "HuberElementwise", "huber_elementwise"]
 
 
 # ---------------------------------------------------------------------------
@@ -129,26 +129,33 @@ class QNet(L.Module):
 # TD targets (held constant: computed from arrays, under no_grad)
 # ---------------------------------------------------------------------------
 
-def td_target(reward, next_q_target, terminated, gamma_n):
-    """y = r + gamma^n (1 - terminated) max_a' Q(s', a'; theta^-)   (Mnih et al. 2015).
+def greedy_next_action(next_q_target, next_q_online=None):
+    """a* = argmax_a' Q(s', a'; theta^-) for DQN; argmax_a' Q(s', a'; theta) for Double DQN.
 
-    ``next_q_target`` is (B, n_actions) from the target network. ``gamma_n`` is gamma,
-    or gamma ** steps per sample for n-step transitions. A truncated transition has
-    terminated = 0, so it bootstraps.
+    Double DQN (van Hasselt et al. 2016, Eq. 4) changes only this choice: the online
+    network picks a* and the target network values it, so one network's
+    overestimation is not both chosen and believed. C51 and Rainbow pick a* the same way.
     """
-    return bootstrapped_target(reward, next_q_target.max(axis=1), terminated, gamma_n)
+    return (next_q_target if next_q_online is None else next_q_online).argmax(axis=1)
+
+
+def td_target(reward, next_q_target, terminated, gamma_n, next_q_online=None):
+    """y = r + gamma^n (1 - terminated) Q(s', a*; theta^-)   (Mnih et al. 2015).
+
+    With a* = argmax Q(s', .; theta^-) this is DQN's r + gamma^n max_a' Q(s', a'; theta^-);
+    given ``next_q_online``, a* comes from the online network (Double DQN).
+    ``next_q_target`` is (B, n_actions). ``gamma_n`` is gamma ** steps per sample for
+    n-step transitions. A truncated transition has terminated = 0, so it bootstraps.
+    """
+    best = greedy_next_action(next_q_target, next_q_online)
+    next_value = next_q_target[np.arange(len(best)), best]
+    return bootstrapped_target(reward, next_value, terminated, gamma_n)
 
 
 def double_dqn_target(reward, next_q_online, next_q_target, terminated, gamma_n):
     """y = r + gamma^n (1 - terminated) Q(s', argmax_a' Q(s', a'; theta); theta^-)
-    (van Hasselt et al. 2016, Eq. 4).
-
-    The online network chooses the action and the target network values it, so one
-    network's overestimation is not both chosen and believed.
-    """
-    best = next_q_online.argmax(axis=1)
-    next_value = next_q_target[np.arange(len(best)), best]
-    return bootstrapped_target(reward, next_value, terminated, gamma_n)
+    (van Hasselt et al. 2016, Eq. 4): ``td_target`` with the online network choosing."""
+    return td_target(reward, next_q_target, terminated, gamma_n, next_q_online)
 
 
 # ---------------------------------------------------------------------------
@@ -234,13 +241,6 @@ def categorical_cross_entropy(logits, target_probs):
     The target m is a constant; the gradient w.r.t. the logits is p - m.
     """
     return -F.sum(F.log_softmax(logits, axis=-1) * target_probs, axis=-1)
-
-
-def epsilon_schedule(step, start, end, duration):
-    """epsilon for epsilon-greedy: from ``start`` to ``end`` linearly over ``duration``
-    steps, then ``end`` (Mnih et al. 2015: 1 -> 0.1). start == end is the book's
-    fixed epsilon."""
-    return linear_schedule(start, end, duration, step)
 
 
 # ---------------------------------------------------------------------------
@@ -354,7 +354,8 @@ class DQNAgent(Agent):
                                                   eps=h["per_eps"], rng=self.rng)
         else:
             self.replay = ReplayBuffer(h["buffer_size"], self.encode.shape, rng=self.rng)
-        self.n_step = NStepBuffer(h["n_step"], self.gamma) if h["n_step"] > 1 else None
+        # n-step returns; with n = 1 each step passes straight through as itself.
+        self.n_step = NStepBuffer(h["n_step"], self.gamma)
 
         self.steps = 0        # environment steps seen by update()
         self.episodes = 0     # episodes finished
@@ -364,17 +365,29 @@ class DQNAgent(Agent):
     # -- acting ------------------------------------------------------------------------
     @property
     def epsilon(self):
+        """epsilon of epsilon-greedy: start -> end linearly over exploration_steps, then
+        end (Mnih et al. 2015: 1 -> 0.1; start == end is the book's fixed epsilon)."""
         h = self.hparams
-        return epsilon_schedule(self.steps, h["epsilon_start"], h["epsilon_end"],
-                                h["exploration_steps"])
+        return linear_schedule(h["epsilon_start"], h["epsilon_end"], h["exploration_steps"],
+                               self.steps)
+
+    @property
+    def beta(self):
+        """Prioritized replay's beta, annealed to 1 over per_beta_steps (Schaul et al. 2016,
+        Sec. 3.4): the bias correction is full by the end of training."""
+        h = self.hparams
+        return linear_schedule(h["per_beta"], 1.0, h["per_beta_steps"], self.steps)
+
+    def q_of(self, out):
+        """The network's output as Q(s, .): itself, or for C51 Q(s, a) = sum_i z_i p_i(s, a)."""
+        if self.categorical:
+            return F.softmax(out, axis=-1).data @ self.support
+        return out
 
     def _q(self, net, x):
         """Q(s, .) as an array for a batch of encoded observations (no graph)."""
         with no_grad():
-            out = net(x).data
-            if self.categorical:  # Q(s, a) = sum_i z_i p_i(s, a)
-                out = F.softmax(out, axis=-1).data @ self.support
-        return out
+            return self.q_of(net(x).data)
 
     def q_values(self, obs):
         """Q(s, .) for one observation, as an ndarray (noisy layers: the mean path)."""
@@ -403,12 +416,10 @@ class DQNAgent(Agent):
         h = self.hparams
         x, next_x = self.encode(obs), self.encode(next_obs)
         a = int(action) - self.action_start
-        if self.n_step is None:
-            self.replay.add(x, a, reward, next_x, terminated)
-        else:  # n-step: a transition completes n steps later (or at the episode's end)
-            for transition in self.n_step.push(x.copy(), a, reward, next_x.copy(),
-                                               terminated, truncated):
-                self.replay.add(*transition)
+        # an n-step transition completes n steps later (or at the episode's end)
+        for transition in self.n_step.push(x.copy(), a, reward, next_x.copy(), terminated,
+                                           truncated):
+            self.replay.add(*transition)
         self.steps += 1
         info = None
         if (self.steps >= h["learning_starts"] and self.steps % h["train_freq"] == 0
@@ -428,62 +439,53 @@ class DQNAgent(Agent):
         optim.hard_update(self.target_qnet, self.qnet)
 
     def learn(self):
-        """One gradient step on a minibatch: the whole algorithm, flag by flag."""
+        """One gradient step on a minibatch (Mnih et al. 2015, Algorithm 1; Rainbow's pieces
+        slot in: prioritized sampling and weights, noise, C51's distributional loss)."""
         h = self.hparams
-        if self.prioritized:  # beta anneals to 1 (Schaul et al. 2016, Sec. 3.4)
-            beta = linear_schedule(h["per_beta"], 1.0, h["per_beta_steps"], self.steps)
-            batch = self.replay.sample(self.batch_size, beta=beta)
-            weights = batch.weights
-        else:
-            batch = self.replay.sample(self.batch_size)
-            weights = None
-        if self.noisy:  # independent noise for the online and the target network
-            self.qnet.reset_noise()
-            self.target_qnet.reset_noise()
+        # uniform replay gives weights of ones; prioritized replay its IS weights w_i
+        batch = (self.replay.sample(self.batch_size, beta=self.beta) if self.prioritized
+                 else self.replay.sample(self.batch_size))
+        # noisy nets: independent noise for the online and the target network (no-ops
+        # without noisy layers)
+        self.qnet.reset_noise()
+        self.target_qnet.reset_noise()
 
         out_a = self.qnet(batch.obs)[self.rows, batch.action]  # Q(s, a), or Z(s, a)'s logits
         with no_grad():
             target = self.target(batch)  # a constant: no gradient reaches theta^-
-        if self.categorical:
+        if self.categorical:  # C51: cross-entropy to the projected distribution
             per_sample = categorical_cross_entropy(out_a, target)
-            loss = F.mean(per_sample if weights is None else per_sample * weights)
-            priorities = per_sample.data  # Rainbow: the loss is the priority
+            loss = F.mean(per_sample * batch.weights)
+            td_error = per_sample.data  # Rainbow: the loss is the priority
         else:
-            loss = td_loss(out_a, target, weights, h["loss"])
-            priorities = out_a.data - target  # the TD error delta
+            loss = td_loss(out_a, target, batch.weights, h["loss"])
+            td_error = out_a.data - target  # delta
         self.optimizer.zero_grad()
         loss.backward()
         if h["max_grad_norm"] is not None:
             optim.clip_grad_norm(self.optimizer.params, h["max_grad_norm"])
         self.optimizer.step()
         if self.prioritized:  # p_i = |delta_i| + eps
-            self.replay.update_priorities(batch.indices, priorities)
+            self.replay.update_priorities(batch.indices, td_error)
         self.learn_steps += 1
         return {"loss": float(loss.data)}
 
     def target(self, batch):
         """The TD target y, or for C51 the projected target distribution m.
 
-        n-step transitions discount their bootstrap by gamma ** steps.
+        Both bootstrap from a* = ``greedy_next_action`` (the online network picks it for
+        Double DQN) and discount by gamma ** steps (n-step transitions; steps = 1 otherwise).
         """
-        gamma_n = self.gamma if self.n_step is None else \
-            (self.gamma ** batch.steps).astype(np.float32)
-        next_out = self.target_qnet(batch.next_obs).data  # from theta^-
-        if self.categorical:
-            next_probs = F.softmax(next_out, axis=-1).data  # p_i(s', a'), (B, A, N)
-            next_q = next_probs @ self.support              # Q(s', a') = sum_i z_i p_i
-        else:
-            next_q = next_out
-        # Double DQN: the online network chooses a', the target network values it.
+        gamma_n = (self.gamma ** batch.steps).astype(np.float32)
+        next_out = self.target_qnet(batch.next_obs).data   # from theta^-
+        next_q = self.q_of(next_out)                        # Q(s', .; theta^-)
         next_online = self._q(self.qnet, batch.next_obs) if self.double else None
         if not self.categorical:
-            if self.double:
-                return double_dqn_target(batch.reward, next_online, next_q,
-                                         batch.terminated, gamma_n)
-            return td_target(batch.reward, next_q, batch.terminated, gamma_n)
-        best = (next_online if self.double else next_q).argmax(axis=1)
-        return project_distribution(next_probs[self.rows, best], batch.reward,
-                                    batch.terminated, gamma_n, self.support)
+            return td_target(batch.reward, next_q, batch.terminated, gamma_n, next_online)
+        best = greedy_next_action(next_q, next_online)
+        next_probs = F.softmax(next_out, axis=-1).data[self.rows, best]  # p_i(s', a*)
+        return project_distribution(next_probs, batch.reward, batch.terminated, gamma_n,
+                                    self.support)
 
     # -- state -------------------------------------------------------------------------
     def modules(self):
@@ -497,14 +499,8 @@ class DQNAgent(Agent):
                  "learn_steps": np.array(self.learn_steps)}
         for key, value in self.replay.state_dict().items():
             state[f"replay.{key}"] = value
-        if self.n_step is not None:  # the unfinished n-step transitions of this episode
-            pending = list(self.n_step.pending)
-            size = self.encode.size
-            state["nstep.obs"] = np.array([p[0] for p in pending], np.float32).reshape(-1, size)
-            state["nstep.action"] = np.array([p[1] for p in pending], np.int64)
-            state["nstep.reward"] = np.array([p[2] for p in pending], np.float64)
-            state["nstep.next_obs"] = np.array([p[3] for p in pending],
-                                               np.float32).reshape(-1, size)
+        for key, value in self.n_step.state_dict(self.encode.shape).items():
+            state[f"nstep.{key}"] = value  # this episode's unfinished n-step transitions
         return state
 
     def load_extra_state(self, state):
@@ -512,10 +508,4 @@ class DQNAgent(Agent):
         self.episodes = int(state["episodes"])
         self.learn_steps = int(state["learn_steps"])
         self.replay.load_state_dict(strip_prefix(state, "replay."))
-        if self.n_step is not None:
-            self.n_step.reset()
-            for obs, action, reward, next_obs in zip(
-                    state["nstep.obs"], state["nstep.action"], state["nstep.reward"],
-                    state["nstep.next_obs"]):
-                self.n_step.pending.append((obs.copy(), int(action), float(reward),
-                                            next_obs.copy()))
+        self.n_step.load_state_dict(strip_prefix(state, "nstep."))
