@@ -247,14 +247,11 @@ def categorical_cross_entropy(logits, target_probs):
 # The agent
 # ---------------------------------------------------------------------------
 
-_FLAGS = ("double", "prioritized", "dueling", "noisy", "categorical")
-
-
 class DQNAgent(Agent):
     """DQN (chapter 8) with the chapter 10 improvements as flags.
 
     ``act`` is epsilon-greedy on Q(s, .; theta) (noisy networks explore through their
-    weights, and their epsilon defaults to 0); ``update`` stores the transition and,
+    weights: the ``noisy`` preset, which ``noisy-dqn`` uses, sets epsilon to 0); ``update`` stores the transition and,
     every ``train_freq`` steps after ``learning_starts``, runs ``gradient_steps``
     minibatch updates (``learn``); the target network is copied from the online one
     every ``target_update_interval`` steps, or every ``target_update_episodes``
