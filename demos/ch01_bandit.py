@@ -32,10 +32,11 @@ def plot_curves(curves, title, path):
     ax = fig.add_subplot(1, 1, 1)
     for label, rates in curves.items():
         ax.plot(rates, label=label)
-    ax.set_xlabel("Steps")
-    ax.set_ylabel("Average reward so far")
+    ax.set_xlabel("step")
+    ax.set_ylabel("average reward so far")
+    ax.grid(alpha=0.3)
     ax.set_title(title)
-    ax.legend()
+    ax.legend(loc="lower right")  # the curves start low at the left and rise
     return finish(fig, path)
 
 
@@ -53,19 +54,21 @@ def main():
             lambda run: Agent(epsilon, seed=run),
             lambda run: Bandit(seed=10_000 + run), args.runs, args.steps)
     path = os.path.join(args.out, "ch01_bandit.png")
-    plot_curves(curves, f"Stationary bandit, sample average ({args.runs} runs)", path)
+    plot_curves(curves, f"Stationary 10-armed bandit: epsilon-greedy with sample averages\n"
+                        f"(mean over {args.runs} runs)", path)
     print(path)
 
     curves = {
-        "sample average": average_rates(lambda run: Agent(0.1, seed=run),
+        "sample average (step size 1/n)": average_rates(lambda run: Agent(0.1, seed=run),
                                         lambda run: NonStatBandit(seed=10_000 + run),
                                         args.runs, args.steps),
-        "alpha = 0.8": average_rates(lambda run: AlphaAgent(0.1, 0.8, seed=run),
+        "constant step size alpha = 0.8": average_rates(lambda run: AlphaAgent(0.1, 0.8, seed=run),
                                      lambda run: NonStatBandit(seed=10_000 + run),
                                      args.runs, args.steps),
     }
     path = os.path.join(args.out, "ch01_nonstationary.png")
-    plot_curves(curves, f"Non-stationary bandit, epsilon 0.1 ({args.runs} runs)", path)
+    plot_curves(curves, f"Non-stationary 10-armed bandit (arm values drift), epsilon 0.1\n"
+                        f"(mean over {args.runs} runs)", path)
     print(path)
 
 

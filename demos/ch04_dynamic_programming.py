@@ -1,7 +1,8 @@
 """Chapter 4: dynamic programming on the book's GridWorld (gamma 0.9).
 
 Evaluates the random policy, then finds the optimal policy by policy iteration and
-by value iteration, and draws each value map.
+by value iteration, and draws each value map. Every map of chapters 4-6 shares one
+colour scale, -1 to +1 (the rewards' range), so that they can be compared.
 
     python demos/ch04_dynamic_programming.py --out figures
 """
@@ -14,6 +15,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # run from a 
 from minirl.envs.gridworld import GridWorld
 from minirl.plot import plot_value_map
 from minirl.tabular import dp
+
+SCALE = 1.0  # colours from -1 to +1 in every GridWorld map of the demos
 
 
 def main():
@@ -28,12 +31,14 @@ def main():
     pi = dp.random_policy(env)
     V = dp.policy_eval(pi, dp.zero_values(env), env, args.gamma, args.threshold)
     path = os.path.join(args.out, "ch04_policy_eval.png")
-    plot_value_map(env, V, pi, path=path, title="Random policy: V(s) by policy evaluation")
+    plot_value_map(env, V, pi, path=path, vmax=SCALE,
+                   title="Random policy: exact V(s) by policy evaluation")
     print(path)
 
     pi, V = dp.policy_iter(env, args.gamma, args.threshold)
     path = os.path.join(args.out, "ch04_policy_iter.png")
-    plot_value_map(env, V, pi, path=path, title="Policy iteration: optimal V and policy")
+    plot_value_map(env, V, pi, path=path, vmax=SCALE,
+                   title="Policy iteration: the optimal V* and a greedy policy")
     print(path)
 
     pi, V = dp.value_iter(env, args.gamma, args.threshold)
@@ -41,7 +46,8 @@ def main():
     q_star = {(s, a): q for s in env.states()
               for a, q in dp.action_values(V, env, s, args.gamma).items()}
     path = os.path.join(args.out, "ch04_value_iter.png")
-    plot_value_map(env, V, q_star, path=path, title="Value iteration: V* and all optimal actions")
+    plot_value_map(env, V, q_star, path=path, vmax=SCALE,
+                   title="Value iteration: V* and all optimal actions")
     print(path)
 
 

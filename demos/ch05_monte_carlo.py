@@ -1,7 +1,8 @@
 """Chapter 5: Monte Carlo methods on the book's GridWorld.
 
 MC evaluation of the random policy (a value map), then on-policy MC control and
-off-policy MC control with importance sampling (Q maps).
+off-policy MC control with importance sampling (Q maps). The Q maps hatch the
+actions an agent never took: their values are still the initial 0, not estimates.
 
     python demos/ch05_monte_carlo.py --out figures --episodes 10000
 """
@@ -12,10 +13,31 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # run from a checkout
 
 import gymnasium as gym
+import numpy as np
 
 import minirl  # noqa: F401  (registers minirl/GridWorld-v0)
 from minirl.plot import plot_q_map, plot_value_map
 from minirl.tabular import mc
+
+
+SCALE = 1.0  # colours from -1 to +1, as in every GridWorld map of the demos
+
+
+class CountVisits(gym.Wrapper):
+    """Counts how often each action is taken in each state (for the Q map)."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.visits = np.zeros((env.observation_space.n, env.action_space.n), dtype=int)
+
+    def reset(self, **kwargs):
+        self.state, info = self.env.reset(**kwargs)
+        return self.state, info
+
+    def step(self, action):
+        self.visits[self.state, action] += 1
+        self.state, *rest = self.env.step(action)
+        return (self.state, *rest)
 
 
 def main():
@@ -31,16 +53,21 @@ def main():
     agent = mc.McAgent(*sizes, seed=args.seed)
     mc.run_mc_eval(env, agent, episodes=1000, seed=args.seed)
     path = os.path.join(args.out, "ch05_mc_eval.png")
-    plot_value_map(env, agent.V, path=path, title="MC evaluation of the random policy")
+    plot_value_map(env, agent.V, path=path, vmax=SCALE,
+                   title="MC evaluation of the random policy: V(s) after 1000 episodes")
     print(path)
 
     # importance-sampled returns are noisy: a smaller step than the book's 0.2
-    for name, agent in [("mc_control", mc.McControlAgent(*sizes, seed=args.seed)),
-                        ("mc_off_policy", mc.McOffPolicyAgent(*sizes, alpha=0.05, seed=args.seed))]:
-        mc.run_mc_control(env, agent, episodes=args.episodes, seed=args.seed)
+    runs = [("mc_control", "On-policy MC control (epsilon-greedy, epsilon 0.1)",
+             mc.McControlAgent(*sizes, seed=args.seed)),
+            ("mc_off_policy", "Off-policy MC control (importance sampling)",
+             mc.McOffPolicyAgent(*sizes, alpha=0.05, seed=args.seed))]
+    for name, method, agent in runs:
+        counted = CountVisits(env)
+        mc.run_mc_control(counted, agent, episodes=args.episodes, seed=args.seed)
         path = os.path.join(args.out, f"ch05_{name}.png")
-        title = f"{type(agent).__name__}, {args.episodes} episodes"
-        plot_q_map(env, agent.Q, path=path, title=title)
+        plot_q_map(env, agent.Q, path=path, visits=counted.visits, vmax=SCALE,
+                   title=f"{method}:\nQ(s, a) after {args.episodes} episodes")
         print(path)
 
 

@@ -1,7 +1,8 @@
 """Chapter 6: TD learning on the book's GridWorld.
 
 TD(0) evaluation of the random policy (a value map), then SARSA, off-policy SARSA
-and Q-learning (Q maps).
+and Q-learning (Q maps). The Q maps hatch the actions an agent never took: their
+values are still the initial 0, not estimates.
 
     python demos/ch06_td.py --out figures --episodes 10000
 """
@@ -12,10 +13,31 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # run from a checkout
 
 import gymnasium as gym
+import numpy as np
 
 import minirl  # noqa: F401  (registers minirl/GridWorld-v0)
 from minirl.plot import plot_q_map, plot_value_map
 from minirl.tabular import mc, td
+
+
+SCALE = 1.0  # colours from -1 to +1, as in every GridWorld map of the demos
+
+
+class CountVisits(gym.Wrapper):
+    """Counts how often each action is taken in each state (for the Q map)."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.visits = np.zeros((env.observation_space.n, env.action_space.n), dtype=int)
+
+    def reset(self, **kwargs):
+        self.state, info = self.env.reset(**kwargs)
+        return self.state, info
+
+    def step(self, action):
+        self.visits[self.state, action] += 1
+        self.state, *rest = self.env.step(action)
+        return (self.state, *rest)
 
 
 def main():
@@ -31,17 +53,22 @@ def main():
     agent = td.TdAgent(*sizes, seed=args.seed)
     td.run_td_eval(env, agent, episodes=1000, seed=args.seed)
     path = os.path.join(args.out, "ch06_td_eval.png")
-    plot_value_map(env, agent.V, path=path, title="TD(0) evaluation of the random policy")
+    plot_value_map(env, agent.V, path=path, vmax=SCALE,
+                   title="TD(0) evaluation of the random policy: V(s) after 1000 episodes")
     print(path)
 
-    runs = [("sarsa", td.SarsaAgent(*sizes, seed=args.seed), td.run_sarsa),
-            ("sarsa_off_policy", td.SarsaOffPolicyAgent(*sizes, seed=args.seed), td.run_sarsa),
-            ("q_learning", td.QLearningAgent(*sizes, seed=args.seed), td.run_q_learning)]
-    for name, agent, run in runs:
-        run(env, agent, episodes=args.episodes, seed=args.seed)
+    runs = [("sarsa", "SARSA (on-policy TD control, epsilon-greedy)",
+             td.SarsaAgent(*sizes, seed=args.seed), td.run_sarsa),
+            ("sarsa_off_policy", "Off-policy SARSA (importance sampling)",
+             td.SarsaOffPolicyAgent(*sizes, seed=args.seed), td.run_sarsa),
+            ("q_learning", "Q-learning (off-policy TD control)",
+             td.QLearningAgent(*sizes, seed=args.seed), td.run_q_learning)]
+    for name, method, agent, run in runs:
+        counted = CountVisits(env)
+        run(counted, agent, episodes=args.episodes, seed=args.seed)
         path = os.path.join(args.out, f"ch06_{name}.png")
-        title = f"{type(agent).__name__}, {args.episodes} episodes"
-        plot_q_map(env, agent.Q, path=path, title=title)
+        plot_q_map(env, agent.Q, path=path, visits=counted.visits, vmax=SCALE,
+                   title=f"{method}:\nQ(s, a) after {args.episodes} episodes")
         print(path)
 
 

@@ -5,8 +5,9 @@
 Runs the chapter's loop (1000 episodes, lr 0.01, gamma 0.9, epsilon 0.1) and writes:
 
     ch07_loss.png     average loss per episode
-    ch07_q_map.png    the learned Q(s, a), one triangle per action
-    ch07_q_star.png   the exact Q*(s, a) from value iteration, for comparison
+    ch07_q_map.png    the learned Q(s, a) beside the exact Q*(s, a) from value
+                      iteration, on one colour scale, and their difference; cells
+                      whose learned greedy action is not optimal are framed
 """
 import argparse
 import os
@@ -18,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from minirl.agents.qnet import QLearningAgent  # noqa: E402
 from minirl.envs.gridworld import GridWorld  # noqa: E402
-from minirl.plot import plot_q_map  # noqa: E402
+from minirl.plot import greedy_differs, plot_q_comparison  # noqa: E402
 from minirl.tabular.dp import value_iter  # noqa: E402
 
 
@@ -38,7 +39,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
 
     env = GridWorld()
-    agent = QLearningAgent(env.observation_space, env.action_space, seed=args.seed)
+    agent = QLearningAgent(env.observation_space, env.action_space, seed=args.seed,
+                           preset="book")
     losses = []
     for episode in range(args.episodes):           # the chapter's loop, as in the book
         state, _ = env.reset(seed=args.seed + episode)
@@ -53,19 +55,23 @@ def main(argv=None):
         losses.append(total / count)
 
     paths = [os.path.join(args.out, name) for name in
-             ("ch07_loss.png", "ch07_q_map.png", "ch07_q_star.png")]
+             ("ch07_loss.png", "ch07_q_map.png")]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(losses, lw=0.8)
     ax.set_xlabel("episode")
     ax.set_ylabel("average loss")
-    ax.set_title("Q-learning with a neural network on GridWorld")
+    ax.set_title("Q-learning with a neural network on GridWorld: loss per episode")
     fig.tight_layout()
     fig.savefig(paths[0], dpi=100)
     plt.close(fig)
 
     q_learned = np.array([agent.q_values(i) for i in range(env.observation_space.n)])
-    plot_q_map(env, q_learned, path=paths[1], title="learned Q(s, a) (QNet)")
-    plot_q_map(env, exact_q(env, agent.gamma), path=paths[2], title="exact Q*(s, a)")
+    q_star = exact_q(env, agent.gamma)
+    plot_q_comparison(env, q_learned, q_star, path=paths[1],
+                      title=f"Q-network after {args.episodes} episodes from the start cell, "
+                            f"against the exact Q* (gamma {agent.gamma})")
+    wrong = greedy_differs(env, q_learned, q_star)
+    print(f"greedy action not optimal in {len(wrong)} cells: {wrong}")
     for path in paths:
         print(f"wrote {path}")
 

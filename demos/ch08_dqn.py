@@ -64,26 +64,32 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "ch08_dqn.png")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    left.plot(book_rewards, alpha=0.35, label="episode return")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    left.plot(book_rewards, alpha=0.35, label="episode return (exploring)")
     left.plot(np.arange(len(smooth(book_rewards))) + 19, smooth(book_rewards),
-              label="mean of 20")
-    left.set_title(f"book preset, CartPole 200-step limit\n(greedy after training: "
-                   f"{book_eval[0]:.0f} +- {book_eval[1]:.0f})")
+              label="mean of the last 20 episodes")
+    left.axhline(200, color="gray", ls=":", lw=1, label="time limit (200 steps)")
+    left.set_title(f"book preset, the chapter's loop, CartPole with a 200-step limit\n"
+                   f"(greedy after training: {book_eval[0]:.0f} ± {book_eval[1]:.0f} "
+                   f"over 20 episodes)")
     left.set_xlabel("episode")
     left.set_ylabel("return")
-    left.legend()
     right.plot(steps, returns, alpha=0.35, label="episode return (exploring)")
     if tuned.evaluations:
         e_steps, e_mean, e_std = np.array(tuned.evaluations).T
         right.errorbar(e_steps, e_mean, e_std, fmt="o-", capsize=3,
-                       label="greedy, 20 episodes")
-    right.axhline(475, color="k", ls="--", lw=1, label="solved (475)")
-    right.set_title("tuned default, CartPole-v1 (500-step limit)")
+                       label="greedy return, mean ± std of 20 episodes")
+    right.axhline(475, color="k", ls="--", lw=1, label="solved: 475 (CartPole-v1's threshold)")
+    right.set_title("tuned defaults, minirl.train, CartPole-v1 (500-step limit)\n"
+                    + (f"(last greedy evaluation: {e_mean[-1]:.0f} ± {e_std[-1]:.0f})"
+                       if tuned.evaluations else ""))
     right.set_xlabel("environment step")
-    right.legend(loc="lower right")
+    for ax in (left, right):  # below the axes: the curves can be anywhere
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=9,
+                  frameon=False)
+        ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     print(path)
     return path
 

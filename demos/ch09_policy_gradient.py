@@ -63,9 +63,17 @@ def main(argv=None):
         ax.fill_between(grid[seen], mean - std, mean + std, color=line.get_color(), alpha=0.2)
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episode return (mean of the last 20 episodes)")
-    ax.set_title(f"Chapter 9 on {args.env}: mean ± std over {args.seeds} seeds"
-                 + (" (book preset)" if args.preset else ""))
-    ax.legend(loc="upper left")
+    # the env's "solved" return holds for its own time limit only
+    solved = None if args.time_limit else gym.spec(args.env).reward_threshold
+    if solved is not None:
+        ax.axhline(solved, color="gray", ls="--", lw=1,
+                   label=f"solved: {solved:g} ({args.env}'s threshold)")
+    ax.set_title(f"Policy gradient methods on {args.env}"
+                 + (" (book preset)" if args.preset else "")
+                 + f":\nmean over {args.seeds} seeds, band ± 1 std")
+    # below the axes: a legend inside would cover the curves or the "solved" line
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=9,
+              frameon=False)
     ax.grid(alpha=0.3)
 
     os.makedirs(args.out, exist_ok=True)

@@ -36,28 +36,30 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=2)
     args = parser.parse_args(argv)
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
     for returns, color in (("n-step", "tab:blue"), ("gae", "tab:orange")):
         for seed in range(args.seeds):
             result = minirl.train("a2c", "CartPole-v1", args.steps, seed=seed,
                                   returns=returns, eval_every=10_000, eval_episodes=10,
                                   plot=False)
-            label = f"{returns} returns" if seed == 0 else None
+            label = (f"{returns} returns ({args.seeds} seed{'s' if args.seeds > 1 else ''}, "
+                     f"one line each)") if seed == 0 else None
             left.plot(*smoothed(result.records), color=color, alpha=0.8, label=label)
             steps, means, _ = zip(*result.evaluations)
             right.plot(steps, means, "o-", color=color, alpha=0.8, label=label)
             print(f"{returns:6s} seed {seed}: greedy evaluations {[round(m) for m in means]}")
-    left.set_title("A2C on CartPole-v1: training episodes (mean of last 20)")
-    right.set_title("greedy evaluation (10 episodes)")
+    left.set_title("A2C on CartPole-v1: training episodes\n(mean return of the last 20)")
+    right.set_title("greedy evaluation every 10,000 steps\n(mean return of 10 episodes)")
+    left.set_ylabel("return")
     for ax in (left, right):
-        ax.set_xlabel("environment steps (8 envs together)")
-        ax.set_ylabel("return")
-        ax.axhline(475, color="gray", ls="--", lw=1)
-        ax.legend()
+        ax.set_xlabel(f"environment steps ({result.agent.num_envs} envs together)")
+        ax.axhline(475, color="gray", ls="--", lw=1, label="solved: 475 (CartPole-v1's threshold)")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=9, frameon=False)
     fig.tight_layout()
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "ch10_a2c.png")
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     print(path)
 
 

@@ -66,26 +66,28 @@ def main(argv=None):
     if result.evaluations:
         ev_steps, ev_mean, ev_std = np.array(result.evaluations).T
         left.errorbar(ev_steps, ev_mean, ev_std, fmt="o-", color="C3", capsize=3,
-                      label="greedy return (5 episodes)")
+                      label="greedy return, mean ± std of 5 episodes")
     left.axvline(agent.learning_starts, color="gray", ls="--",
                  label="learning starts (random actions before)")
     left.set_xlabel("environment step")
     left.set_ylabel("return")
-    left.set_title("DDPG on Pendulum-v1")
-    left.legend(loc="lower right")
+    left.set_title("DDPG on Pendulum-v1: return per episode (0 is the best possible)")
+    left.grid(alpha=0.3)
 
     image = right.pcolormesh(theta, theta_dot, torque, cmap="coolwarm",
                              vmin=agent.low[0], vmax=agent.high[0], shading="auto")
     fig.colorbar(image, ax=right, label="torque mu(s)")
     right.plot(path[:, 0], path[:, 1], "k.", ms=3,
-               label=f"greedy episode (return {path_return:.0f})")
-    right.plot(*path[0], "go", label="start")
+               label=f"one greedy episode, a dot per step (return {path_return:.0f})")
+    right.plot(*path[0], "go", label="its start")
     right.set_xlabel("angle theta (0 = upright)")
     right.set_ylabel("angular velocity theta_dot")
-    right.set_title("learned policy mu(theta, theta_dot)")
-    right.legend(loc="lower right", fontsize=8)
+    right.set_title("learned policy: the torque mu(s) in each state")
+    for ax in (left, right):  # below the axes: the data fills them
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=9,
+                  frameon=False)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    fig.savefig(out, dpi=100, bbox_inches="tight")
 
     final = result.evaluations[-1][1] if result.evaluations else float("nan")
     print(f"{args.steps} steps: last greedy evaluation {final:.1f}")

@@ -17,6 +17,8 @@ import minirl.layers as L  # noqa: E402
 import minirl.optimizers as optim  # noqa: E402
 from minirl import no_grad  # noqa: E402
 
+NOISE = 0.05  # standard deviation of the noise added to the training targets
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -27,10 +29,10 @@ def main(argv=None):
 
     rng = np.random.default_rng(args.seed)
     x = rng.uniform(-np.pi, np.pi, (256, 1)).astype(np.float32)
-    y = np.sin(x) + 0.05 * rng.standard_normal(x.shape).astype(np.float32)
+    y = np.sin(x) + NOISE * rng.standard_normal(x.shape).astype(np.float32)
 
     net = L.MLP((1, 64, 64, 1), activation=F.tanh, rng=rng)
-    optimizer = optim.Adam(net.params(), lr=1e-2)
+    optimizer = optim.Adam(net.parameters(), lr=1e-2)
     losses = []
     for step in range(args.steps):
         loss = F.mean_squared_error(net(x), y)  # L = mean (f(x) - y)^2
@@ -50,12 +52,18 @@ def main(argv=None):
     left.scatter(x, y, s=6, alpha=0.4, label="training data")
     left.plot(grid, np.sin(grid), "k--", label="sin(x)")
     left.plot(grid, fit, "r", label="MLP 1-64-64-1")
-    left.set_title(f"fit (test MSE {test_mse:.4f})")
-    left.legend()
-    right.semilogy(losses)
+    left.set_title(f"an MLP fitted to noisy samples of sin(x)\n"
+                   f"(test MSE against sin: {test_mse:.4f})")
+    left.set_xlabel("x")
+    left.set_ylabel("y")
+    left.legend(loc="upper left")  # sin(x) is near 0 there, below the box
+    right.semilogy(losses, label="training MSE")
+    right.axhline(NOISE ** 2, color="gray", ls="--", lw=1,
+                  label=f"noise variance {NOISE}²: a perfect fit's MSE")
+    right.legend(loc="center right")  # the loss is flat and low there
     right.set_xlabel("Adam step")
     right.set_ylabel("training MSE")
-    right.set_title("loss")
+    right.set_title("training loss by step\n(log scale)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"final training MSE {losses[-1]:.4f}, test MSE against sin {test_mse:.4f}")
