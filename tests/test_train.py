@@ -1,5 +1,4 @@
 """The training harness: registry errors, truncation, checkpoints, resume, determinism, CLI."""
-import os
 import signal
 import subprocess
 import sys
@@ -154,9 +153,9 @@ def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
     best_step = int(evals[np.argmax(evals[:, 1]), 0])
     best = minirl.train("qnet", GRID, best_step, seed=1, plot=False).agent
     saved = minirl.load_agent(tmp_path / "full" / "best.npz")
-    for p, q in zip(best.qnet.params(), saved.qnet.params()):
+    for p, q in zip(best.qnet.parameters(), saved.qnet.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
-    for p, q in zip(full.agent.qnet.params(), resumed.agent.qnet.params()):
+    for p, q in zip(full.agent.qnet.parameters(), resumed.agent.qnet.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
     with pytest.raises(ValueError, match="resume continues the saved configuration"):
         minirl.train("qnet", None, 4000, out=tmp_path / "part", resume=True, lr=0.5)
@@ -187,7 +186,7 @@ def test_ctrl_c_saves_a_consistent_checkpoint_that_resumes_exactly(tmp_path):
                            plot=False)
     assert ((tmp_path / "full" / "metrics.csv").read_bytes()
             == (tmp_path / "cut" / "metrics.csv").read_bytes())
-    for p, q in zip(full.agent.qnet.params(), resumed.agent.qnet.params()):
+    for p, q in zip(full.agent.qnet.parameters(), resumed.agent.qnet.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
 
 
@@ -237,17 +236,53 @@ def test_cli_end_to_end(tmp_path):
 def test_cli_ctrl_c_saves_and_exits_130(tmp_path):
     run = tmp_path / "long"
     proc = subprocess.Popen([sys.executable, "-m", "minirl", "train", "qnet", "--env", GRID,
-                             "--steps", "10000000", "--out", str(run), "--quiet"],
+                             "--steps", "10000000", "--out", str(run), "--quiet",
+                             "--checkpoint-every", "0.1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not (run / "config.json").exists() and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)  # let it take some steps
+    deadline = time.monotonic() + 60
+    while not (run / "checkpoint.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the first periodic checkpoint: it has taken steps
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "saved in" in err
+    assert "stopped by SIGINT at step" in err and "saved in" in err
     _, _, loop = read_checkpoint(run)
     assert int(loop["step"]) > 0
     lines = (run / "metrics.csv").read_text().splitlines()
-    assert lines[0] == "step,episode,return,length" and len(lines) > 1
+    assert lines[0] == "step,episode,return,length" and len(lines) == len(loop["records"]) + 1
+
+
+def test_stats_are_the_mean_of_what_update_returned_since_the_last_row(tmp_path,
+                                                                        monkeypatch):
+    """update() returns loss = its own call number here: the row at step 10 holds the
+    mean of 1..10, the row at step 20 the mean of 11..20; a figure first returned
+    later gets its column then, empty before."""
+    from minirl.agents.qnet import QLearningAgent
+    calls = []
+
+    def update(self, *transition):
+        calls.append(len(calls) + 1)
+        n = calls[-1]
+        return {"loss": float(n), **({"late": 2.0 * n} if n > 10 else {})}
+    monkeypatch.setattr(QLearningAgent, "update", update)
+    minirl.train("qnet", GRID, 25, out=tmp_path, log_every=10, plot=False)
+    rows = [line.split(",") for line in (tmp_path / "stats.csv").read_text().splitlines()]
+    assert rows[0] == ["step", "time", "sps", "loss", "late"]
+    assert [r[0] for r in rows[1:]] == ["10", "20"]
+    assert float(rows[1][3]) == np.mean(range(1, 11)) and rows[1][4] == ""
+    assert float(rows[2][3]) == np.mean(range(11, 21))
+    assert float(rows[2][4]) == 2 * np.mean(range(11, 21))
+    assert float(rows[2][1]) >= float(rows[1][1]) >= 0 and float(rows[1][2]) > 0
+
+
+def test_loop_settings_are_checked_and_named():
+    for kwargs, message in [({"eval_episodes": 0}, "eval_episodes must be a positive int"),
+                            ({"eval_every": 2.5}, "eval_every must be a positive int"),
+                            ({"checkpoint_every": -1}, "checkpoint_every must be a number "
+                                                       "of seconds >= 0"),
+                            ({"stop_return": float("nan")}, "stop_return must be a finite"),
+                            ({"log_every": 0}, "log_every must be a positive int")]:
+        with pytest.raises(ValueError, match=message):
+            minirl.train("qnet", GRID, 10, **kwargs)
+    with pytest.raises(ValueError, match="episodes must be an int >= 1, got 0"):
+        minirl.evaluate(minirl.make_agent("qnet", GRID), GRID, episodes=0)

@@ -56,7 +56,6 @@ import os
 import queue
 import secrets
 import signal
-import threading
 import time
 import traceback
 from contextlib import nullcontext
@@ -72,6 +71,7 @@ from minirl.agents.a2c import (ActorCriticBase, ActorCriticNet, Rollout,
 from minirl.agents.base import HParam, ObsEncoder, space_from_json, space_to_json
 from minirl.agents.common import sample_categorical
 from minirl.core import no_grad
+from minirl.signals import blocked_in_children, deferred
 
 __all__ = ["SharedArrays", "WorkerError", "A3CAgent", "SHM_PREFIX"]
 
@@ -128,8 +128,10 @@ class SharedArrays:
         return self.arrays[key]
 
     def close(self):
-        """Unmap this process's view. Views still referenced elsewhere keep it mapped
-        until they are collected; that is harmless once ``unlink`` has run."""
+        """Unmap this process's view of the block. Every array taken from it must be
+        copied out first (``A3CAgent._unshare``): a view read after ``close`` reads
+        unmapped memory. If a view is still referenced, the block stays mapped (the
+        BufferError is swallowed) until that view is collected."""
         self.arrays = {}
         try:
             self.shm.close()
@@ -154,13 +156,14 @@ def flat_optimizer(theta, h):
 def shared_layout(net, h, workers):
     """Where everything shared lives: theta, its optimizer's statistics, counters.
 
-    ``theta`` holds every parameter of ``net`` end to end, in ``net.params()`` order;
-    the optimizer's state is laid out the same way ('m.0', 'v.0': one flat array each,
-    't': Adam's step count). ``steps[0]`` holds the step the run started from and
+    ``theta`` is ``net``'s flat parameter array (``layers.FlatParameters``: every
+    parameter end to end, in ``net.parameters()`` order); the optimizer's statistics
+    are laid out the same way, as the optimizer of the one vector theta keeps them
+    ('m.0', 'v.0': one flat array each, 't': Adam's step count). ``steps[0]`` holds the step the run started from and
     ``steps[1 + i]`` worker i's environment steps, so the global step count is
     ``steps.sum()`` and each worker writes only its own slot (no lock needed).
     """
-    size = sum(p.data.size for p in net.params())
+    size = net.flatten_parameters().size
     layout = {"theta": ((size,), np.float32)}
     for key, value in flat_optimizer(np.zeros(size, np.float32), h).state_dict().items():
         value = np.asarray(value)
@@ -168,33 +171,23 @@ def shared_layout(net, h, workers):
         layout[f"optim.{key}"] = (value.shape, dtype)
     layout["steps"] = ((workers + 1,), np.int64)
     layout["updates"] = ((workers,), np.int64)         # gradient steps each worker applied
-    layout["param_change"] = ((workers,), np.float64)  # sum of |change| of the pi bias
     return layout
 
 
 def bind_params(net, flat):
-    """Make ``net``'s parameters views into the flat vector ``flat``, in order: writing
-    the vector writes the parameters (and with ``flat`` shared, the net *is* the
-    global net)."""
-    offset = 0
-    for p in net.params():
-        n = p.data.size
-        p.data = flat[offset:offset + n].reshape(p.data.shape)
-        offset += n
+    """Lay ``net``'s parameters out in the flat vector ``flat`` (``FlatParameters.bind``):
+    writing the vector writes the parameters, and with ``flat`` shared, the net *is*
+    the global net."""
+    net.flatten_parameters().bind(flat)
 
 
 def bind_optimizer(optimizer, shared):
-    """Make the optimizer's statistics views of the shared ones (its in-place updates
-    land in shared memory). A state key 'm.0' is ``optimizer.m[0]``; a 0-d key such as
-    Adam's 't' is a counter: those keys are returned, for ``optimizer_step``."""
-    counters = []
-    for key, value in optimizer.state_dict().items():
-        name, _, index = key.partition(".")
-        if index:
-            getattr(optimizer, name)[int(index)] = shared[f"optim.{key}"]
-        elif np.ndim(value) == 0:
-            counters.append(key)
-    return counters
+    """Make the optimizer's statistics (``optimizer.m``, ``optimizer.v``: one flat array
+    each) the shared ones, so that its in-place updates land in shared memory. Returns
+    its counters (Adam's 't'), which ``optimizer_step`` keeps in step."""
+    for name in optimizer.state_names:
+        setattr(optimizer, name, shared[f"optim.{name}.0"])
+    return list(optimizer.counter_names)
 
 
 def optimizer_step(optimizer, shared, counters):
@@ -208,30 +201,22 @@ def optimizer_step(optimizer, shared, counters):
 
 
 def flat_state(optimizer):
-    """A per-parameter optimizer's state ('m.0', 'm.1', ...) as flat_optimizer's
-    ('m.0' = all of them end to end); counters pass through."""
-    state, flat = optimizer.state_dict(), {}
-    for key, value in state.items():
-        name, _, index = key.partition(".")
-        if not index:
-            flat[key] = value
-        elif index == "0":
-            parts = [state[f"{name}.{i}"] for i in range(len(optimizer.params))]
-            flat[f"{name}.0"] = np.concatenate([np.ravel(x) for x in parts])
-    return flat
+    """An optimizer's state as ``flat_optimizer``'s: each statistic is already one flat
+    array over all the parameters ('m.0': m of the one vector theta); counters as
+    they are."""
+    state = {name: np.array(getattr(optimizer, name)) for name in optimizer.counter_names}
+    for name in optimizer.state_names:
+        state[f"{name}.0"] = getattr(optimizer, name).copy()
+    return state
 
 
 def unflat_state(optimizer, flat):
-    """The inverse of flat_state: cut the flat arrays back into per-parameter ones."""
-    state = {}
-    for key in optimizer.state_dict():
-        name, _, index = key.partition(".")
-        if not index:
-            state[key] = np.array(flat[key])
-            continue
-        offset = sum(p.data.size for p in optimizer.params[:int(index)])
-        p = optimizer.params[int(index)]
-        state[key] = flat[f"{name}.0"][offset:offset + p.data.size].reshape(p.data.shape)
+    """The inverse of flat_state: the same arrays as ``optimizer.state_dict()`` keys
+    them, one per parameter ('m.0', 'm.1', ...: views cut from the flat one)."""
+    state = {name: np.array(flat[name]) for name in optimizer.counter_names}
+    for name in optimizer.state_names:
+        for i, part in enumerate(L.views(np.asarray(flat[f"{name}.0"]), optimizer.shapes)):
+            state[f"{name}.{i}"] = part
     return state
 
 
@@ -267,16 +252,13 @@ def _worker_loop(worker, env_id, seed, spaces, hparams, shared, lock, stop, mess
     theta = shared["theta"]                         # the global parameters, flat
     local_theta = np.empty_like(theta)              # theta', this worker's copy
     bind_params(local, local_theta)
-    global_net = ActorCriticNet(encode.size, n_actions, h["hidden_size"],
-                                h["shared_layers"], rng=rng)
-    bind_params(global_net, theta)                  # only to find the pi bias in theta
-    witness = global_net.pi.b.data                  # whose change each update records
     optimizer = flat_optimizer(theta, h)            # steps theta in place ...
     global_theta = optimizer.params[0]              # (a Parameter whose data is theta)
     counters = bind_optimizer(optimizer, shared)    # ... with shared statistics
     guard = lock if h["lock"] else nullcontext()
     steps = shared["steps"]
-    local_params = local.params()
+    local_params = local.parameters()
+    local_flat = local.flatten_parameters()
     rollout = Rollout(h["n_steps"], 1, encode.size)
 
     env = gym.make(env_id)
@@ -312,15 +294,10 @@ def _worker_loop(worker, env_id, seed, spaces, hparams, shared, lock, stop, mess
         local.zero_grad()
         loss.backward()
         optim.clip_grad_norm(local_params, h["max_grad_norm"])
-        global_theta.grad = np.concatenate([p.grad.ravel() for p in local_params])
+        global_theta.grad = local_flat.grad_or_zeros()  # d theta', already one array
         with guard:  # 4. apply d theta' to the global theta
-            before = witness.copy()
             optimizer_step(optimizer, shared, counters)
             shared["updates"][worker] += 1
-            shared["param_change"][worker] += float(np.abs(witness - before).sum())
-        if worker == h["crash_worker"]:
-            raise RuntimeError(f"injected failure in worker {worker} (crash_worker="
-                               f"{worker}, a test of the shutdown path)")
     env.close()
 
 
@@ -330,8 +307,8 @@ class A3CAgent(ActorCriticBase):
 
     Trained through ``train_parallel`` (``minirl.train`` calls it); ``act``, ``value``,
     ``save`` and ``load_agent`` work on the agent's own network, which holds the global
-    parameters. ``crash_worker=i`` makes worker i raise after its first update: it
-    exists to test the shutdown path.
+    parameters. ``worker_updates`` counts, after training, the gradient steps each
+    worker applied to them.
 
     A3C is not deterministic: the order in which the workers' updates land depends on
     the operating system's scheduling, so two runs with one seed differ.
@@ -340,7 +317,6 @@ class A3CAgent(ActorCriticBase):
     hyperparameters = (
         HParam("workers", 2, int, "[1, inf)", "worker processes, each with its own env"),
         HParam("lock", True, bool, None, "apply each worker's update under a lock"),
-        HParam("crash_worker", -1, int, "[-1, inf)", "test only: this worker raises (-1: none)"),
     ) + actor_critic_hyperparameters(n_steps=5, returns="n-step", gae_lambda=1.0, lr=1e-3,
                                      entropy_coef=0.01)
     presets = {}
@@ -360,37 +336,41 @@ class A3CAgent(ActorCriticBase):
         workers = int(h["workers"])
         context = mp.get_context("spawn")
         layout = shared_layout(self.net, h, workers)
-        shared = SharedArrays(layout)
-        self.last_shared_memory = shared.name  # for tests: the name to look for in /dev/shm
-        processes, shared_in_use = [], False
-        try:
-            messages, stop, lock = context.Queue(), context.Event(), context.Lock()
-            shared_in_use = True  # from here on the agent's network may point into it
-            self._share(shared)
-            shared["steps"][0] = start_step
-            spaces = (space_to_json(self.observation_space), space_to_json(self.action_space))
-            with _sigint_ignored():  # children start with Ctrl-C ignored, not half-set-up
-                for worker in range(workers):
-                    process = context.Process(
-                        target=run_worker, name=f"a3c-worker-{worker}", daemon=True,
-                        args=(worker, env_id, seed, spaces, h, shared.name, layout, lock,
-                              stop, messages, total_steps, os.getpid()))
-                    process.start()
-                    processes.append(process)
-            self._receive(processes, messages, on_episode)
-        finally:
+        # Ctrl-C and SIGTERM may land only while waiting for episodes (``released``):
+        # setting up and shutting down run with them held, so no signal timing leaves a
+        # worker running, a segment in /dev/shm, or the network reading unmapped memory.
+        with deferred() as signals:
+            shared = SharedArrays(layout)
+            processes, shared_in_use = [], False
             try:
-                if processes:
-                    stop.set()
-                    _shutdown(processes, messages)
-                if shared_in_use:  # (else the agent still holds its own arrays)
-                    self._unshare(shared)
-                self.worker_updates = shared["updates"].copy()
-                self.worker_param_change = shared["param_change"].copy()
-                final_step = int(shared["steps"].sum())
+                messages, stop, lock = context.Queue(), context.Event(), context.Lock()
+                shared_in_use = True  # from here on the agent's network may point into it
+                self._share(shared)
+                shared["steps"][0] = start_step
+                spaces = (space_to_json(self.observation_space),
+                          space_to_json(self.action_space))
+                with blocked_in_children():  # Ctrl-C is for this process, not the workers
+                    for worker in range(workers):
+                        process = context.Process(
+                            target=run_worker, name=f"a3c-worker-{worker}", daemon=True,
+                            args=(worker, env_id, seed, spaces, h, shared.name, layout, lock,
+                                  stop, messages, total_steps, os.getpid()))
+                        process.start()
+                        processes.append(process)
+                with signals.released():
+                    self._receive(processes, messages, on_episode)
             finally:
-                shared.close()
-                shared.unlink()
+                try:
+                    if processes:
+                        stop.set()
+                        _shutdown(processes, messages)
+                    if shared_in_use:  # copy the global parameters out before closing
+                        self._unshare(shared)
+                    self.worker_updates = shared["updates"].copy()
+                    final_step = self.global_step = int(shared["steps"].sum())
+                finally:
+                    shared.close()
+                    shared.unlink()
         return final_step
 
     def _receive(self, processes, messages, on_episode):
@@ -425,7 +405,7 @@ class A3CAgent(ActorCriticBase):
     def _share(self, shared):
         """Copy the agent's parameters and optimizer state into shared memory, then make
         its network read the shared parameters (evaluations see the live ones)."""
-        shared["theta"][...] = np.concatenate([p.data.ravel() for p in self.net.params()])
+        shared["theta"][...] = self.net.flatten_parameters().data
         for key, value in flat_state(self.optimizer).items():
             shared[f"optim.{key}"][...] = value
         bind_params(self.net, shared["theta"])
@@ -436,20 +416,6 @@ class A3CAgent(ActorCriticBase):
         flat = {key[len("optim."):]: shared[key].copy() for key in shared.layout
                 if key.startswith("optim.")}
         self.optimizer.load_state_dict(unflat_state(self.optimizer, flat))
-
-
-class _sigint_ignored:
-    """Ignore Ctrl-C while starting workers (from the main thread only), so a child
-    starts with SIGINT ignored instead of dying half-way through its imports."""
-
-    def __enter__(self):
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def __exit__(self, *exc_info):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
 
 
 def _drain(messages):
