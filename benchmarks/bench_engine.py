@@ -7,14 +7,24 @@ action selection: one observation forward, argmax.
 Three implementations of exactly the same computation, on identical weights:
 
 * ``minirl``   -- the autograd engine, written as an agent would write it;
-* ``numpy``    -- a handwritten, fused NumPy version with the backward pass and Adam
-                  written out by hand: the limit that NumPy allows;
+* ``limit``    -- the fastest handwritten NumPy we know: parameters, gradients and
+                  Adam's moments in flat float32 buffers with a view per layer, the
+                  backward pass written out by hand straight into the gradient views
+                  (``out=``), and Adam fused into one pass of in-place operations over
+                  the whole buffer: the limit that NumPy allows for the same arithmetic
+                  as minirl (Adam's step formed in float64, rounded once);
+* ``limit32``  -- the same with Adam's step formed in float32, as PyTorch does: faster
+                  (the float64 passes cost about 30 us at this size) but rounded
+                  differently, so a seeded run would not repeat minirl's bit for bit;
 * ``torch``    -- PyTorch on the CPU, when it is importable (never required).
 
-Before timing, the script checks that all three give the same loss and gradients.
-It prints medians and ratios from one run:
+Before timing, the script checks that all three agree on the loss and the gradients
+of one update and on the parameters after 50 Adam steps. Then it times them
+interleaved -- rounds of ten calls of each implementation, in a rotating order -- so
+that a busy machine slows all of them alike, and prints medians and ratios; with
+``--runs 3`` it does that three times and adds the median of each ratio:
 
-    python benchmarks/bench_engine.py [--repeats 2000] [--threads 1]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_engine.py [--repeats 2000] [--runs 3]
 """
 import argparse
 import statistics
@@ -28,8 +38,11 @@ import minirl.optimizers as optim
 from minirl import no_grad
 
 SIZES = (4, 128, 128, 2)
+NAMES = ["l0.W", "l0.b", "l1.W", "l1.b", "l2.W", "l2.b"]
 GAMMA = 0.98
 LR = 5e-4
+BETAS = (0.9, 0.999)
+EPS = 1e-8
 
 
 def make_batch(batch_size, rng):
@@ -49,7 +62,7 @@ class MinirlDQN:
         self.target = L.MLP(SIZES)
         self.qnet.load_state_dict(weights)
         self.target.load_state_dict(weights)
-        self.optimizer = optim.Adam(self.qnet.params(), lr=LR)
+        self.optimizer = optim.Adam(self.qnet.parameters(), lr=LR, betas=BETAS, eps=EPS)
 
     def loss(self, b):
         q = self.qnet(b["obs"])
@@ -64,42 +77,65 @@ class MinirlDQN:
         self.qnet.zero_grad()
         loss.backward()
         self.optimizer.step()
-        return loss
+        return float(loss.data)
 
     def act(self, obs):
         with no_grad():
             return int(self.qnet(obs[None]).data.argmax())
 
     def grads(self):
-        return [p.grad for p in self.qnet.params()]
+        return [p.grad for p in self.qnet.parameters()]
+
+    def weights(self):
+        return [p.data for p in self.qnet.parameters()]
 
 
-# --- handwritten NumPy ---------------------------------------------------------------
+# --- the handwritten limit -----------------------------------------------------------
 def relu(x):
-    # The same fastest form minirl's ReLU uses: max against a contiguous zeros array.
+    # max against a contiguous zeros array: NumPy's fastest loop for it.
     return np.maximum(x, np.zeros(x.shape, x.dtype))
 
 
-class NumpyDQN:
-    """The same update with the chain rule and Adam written out by hand."""
+def flat_views(flat, shapes):
+    out, offset = [], 0
+    for shape in shapes:
+        n = int(np.prod(shape))
+        out.append(flat[offset:offset + n].reshape(shape))
+        offset += n
+    return out
+
+
+class LimitDQN:
+    """The same update with the chain rule and Adam written out by hand, on flat
+    buffers: theta, its gradient, Adam's m and v, and two work arrays are each ONE
+    float32 array, and every layer's W, b (and dW, db) are views into them."""
+
+    float32_step = False
 
     def __init__(self, weights):
-        names = ["l0.W", "l0.b", "l1.W", "l1.b", "l2.W", "l2.b"]
-        self.p = [weights[n].copy() for n in names]
-        self.tp = [weights[n].copy() for n in names]
-        self.m = [np.zeros_like(p) for p in self.p]
-        self.v = [np.zeros_like(p) for p in self.p]
+        shapes = [weights[n].shape for n in NAMES]
+        self.theta = np.concatenate([weights[n].ravel() for n in NAMES])
+        self.target_theta = self.theta.copy()
+        self.grad, self.m, self.v, self.work = (np.zeros_like(self.theta) for _ in range(4))
+        self.ratio = np.zeros(self.theta.shape, np.float32 if self.float32_step else np.float64)
+        self.p = flat_views(self.theta, shapes)
+        self.tp = flat_views(self.target_theta, shapes)
+        self.g = flat_views(self.grad, shapes)
         self.t = 0
 
     def update(self, b):
         W1, b1, W2, b2, W3, b3 = self.p
         tW1, tb1, tW2, tb2, tW3, tb3 = self.tp
+        gW1, gb1, gW2, gb2, gW3, gb3 = self.g
         obs, action, n = b["obs"], b["action"], len(b["action"])
-        h1 = obs @ W1 + b1
+        h1 = obs @ W1
+        h1 += b1
         a1 = relu(h1)
-        h2 = a1 @ W2 + b2
+        h2 = a1 @ W2
+        h2 += b2
         a2 = relu(h2)
-        q = a2 @ W3 + b3
+        q = a2 @ W3
+        q += b3
         nq = relu(relu(b["next_obs"] @ tW1 + tb1) @ tW2 + tb2) @ tW3 + tb3
         target = b["reward"] + GAMMA * (1 - b["terminated"]) * nq.max(axis=1)
         rows = np.arange(n)
@@ -107,20 +143,43 @@ class NumpyDQN:
         loss = np.mean(diff * diff)
         gq = np.zeros_like(q)
         gq[rows, action] = diff * (2 / n)
-        gW3, gb3 = a2.T @ gq, gq.sum(0)
-        gh2 = (gq @ W3.T) * (h2 > 0)
-        gW2, gb2 = a1.T @ gh2, gh2.sum(0)
-        gh1 = (gh2 @ W2.T) * (h1 > 0)
-        gW1, gb1 = obs.T @ gh1, gh1.sum(0)
-        self.g = [gW1, gb1, gW2, gb2, gW3, gb3]
+        np.matmul(a2.T, gq, out=gW3)
+        np.sum(gq, axis=0, out=gb3)
+        gh2 = gq @ W3.T
+        gh2 *= h2 > 0
+        np.matmul(a1.T, gh2, out=gW2)
+        np.sum(gh2, axis=0, out=gb2)
+        gh1 = gh2 @ W2.T
+        gh1 *= h1 > 0
+        np.matmul(obs.T, gh1, out=gW1)
+        np.sum(gh1, axis=0, out=gb1)
+        self.adam()
+        return float(loss)
+
+    def adam(self):
+        """Algorithm 1 of Kingma & Ba, bias corrections folded into two scalars, as twelve
+        in-place passes over the flat buffers: the same arithmetic as minirl's Adam,
+        whose step is formed in float64 (``float32_step`` forms it in float32, which
+        is faster and rounds differently)."""
         self.t += 1
-        c2 = np.sqrt(1 - 0.999 ** self.t)
-        step, eps = LR * c2 / (1 - 0.9 ** self.t), 1e-8 * c2
-        for p, g, m, v in zip(self.p, self.g, self.m, self.v):
-            m += 0.1 * (g - m)
-            v += 0.001 * (g * g - v)
-            p -= step * m / (np.sqrt(v) + eps)
-        return loss
+        b1, b2 = BETAS
+        c2 = np.sqrt(1 - b2 ** self.t)
+        if self.float32_step:
+            c2 = float(c2)  # a Python float: every pass stays in float32
+        step_size, eps_hat = LR * c2 / (1 - b1 ** self.t), EPS * c2
+        g, m, v, work, ratio = self.grad, self.m, self.v, self.work, self.ratio
+        np.subtract(g, m, out=work)
+        work *= 1 - b1
+        m += work
+        np.multiply(g, g, out=work)
+        work -= v
+        work *= 1 - b2
+        v += work
+        np.sqrt(v, out=work)
+        work += eps_hat
+        np.multiply(m, step_size, out=ratio)
+        ratio /= work
+        self.theta -= ratio
 
     def act(self, obs):
         W1, b1, W2, b2, W3, b3 = self.p
@@ -128,6 +187,14 @@ class NumpyDQN:
 
     def grads(self):
         return self.g
+
+    def weights(self):
+        return self.p
+
+
+class Limit32DQN(LimitDQN):
+    """The limit with Adam's step formed in float32 (as PyTorch forms it)."""
+    float32_step = True
 
 
 # --- PyTorch (optional) -------------------------------------------------------------
@@ -146,7 +213,8 @@ def make_torch(weights):
                     for i, layer in enumerate([module[0], module[2], module[4]]):
                         layer.weight.copy_(torch.from_numpy(weights[f"l{i}.W"].T.copy()))
                         layer.bias.copy_(torch.from_numpy(weights[f"l{i}.b"]))
-            self.optimizer = torch.optim.Adam(self.qnet.parameters(), lr=LR)
+            self.optimizer = torch.optim.Adam(self.qnet.parameters(), lr=LR, betas=BETAS,
+                                              eps=EPS)
 
         def update(self, b):
             obs = torch.from_numpy(b["obs"])
@@ -167,85 +235,129 @@ def make_torch(weights):
                 return int(self.qnet(torch.from_numpy(obs[None])).argmax())
 
         def grads(self):
-            layers = [self.qnet[0], self.qnet[2], self.qnet[4]]
+            return self.per_layer("grad")
+
+        def weights(self):
+            return self.per_layer("data")
+
+        def per_layer(self, what):
             out = []
-            for layer in layers:
-                out += [layer.weight.grad.numpy().T, layer.bias.grad.numpy()]
+            for layer in [self.qnet[0], self.qnet[2], self.qnet[4]]:
+                out += [getattr(layer.weight, what).numpy().T,
+                        getattr(layer.bias, what).numpy()]
             return out
 
     return TorchDQN()
 
 
-def check_agreement(impls, batch):
-    """All implementations: same loss and same gradients on the same weights."""
-    reference = None
+def check_agreement(factories, weights, batch, steps=50):
+    """Same loss and gradients on one update, and the same parameters after ``steps``
+    Adam steps, for every implementation (each compared with minirl)."""
+    impls = {name: factory(weights) for name, factory in factories.items()}
+    first = {name: (impl.update(batch), [np.array(g) for g in impl.grads()])
+             for name, impl in impls.items()}
+    for _ in range(steps - 1):
+        for impl in impls.values():
+            impl.update(batch)
+    loss, grads = first["minirl"]
     for name, impl in impls.items():
-        loss = float(impl.update(batch) if name != "minirl" else impl.update(batch).data)
-        grads = impl.grads()
-        if reference is None:
-            reference = (loss, grads)
-            continue
-        assert np.isclose(loss, reference[0], rtol=1e-4), (name, loss, reference[0])
-        for g, r in zip(grads, reference[1]):
-            np.testing.assert_allclose(g, r, rtol=2e-3, atol=1e-5, err_msg=name)
+        assert np.isclose(first[name][0], loss, rtol=1e-5), (name, first[name][0], loss)
+        for k, (g, r) in enumerate(zip(first[name][1], grads)):
+            np.testing.assert_allclose(g, r, rtol=1e-3, atol=1e-6,
+                                       err_msg=f"{name}: gradient of {NAMES[k]}")
+        for k, (w, r) in enumerate(zip(impl.weights(), impls["minirl"].weights())):
+            np.testing.assert_allclose(w, r, rtol=1e-3, atol=1e-5,
+                                       err_msg=f"{name}: {NAMES[k]} after {steps} steps")
 
 
-def median_us(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
+def interleaved_medians(tasks, repeats, block=10):
+    """``tasks``: name -> function. Each round calls every function ``block`` times in
+    a row (as a training loop does: DQN runs its gradient steps back to back), the
+    order of the functions rotating from round to round, so that a load on the
+    machine falls on all of them alike. Returns the median microseconds per call."""
+    names = list(tasks)
+    times = {name: [] for name in names}
+    for r in range(-(-repeats // block)):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = tasks[name]
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) * 1e6 for name, t in times.items()}
+
+
+def measure(factories, weights, rng, repeats):
+    """One run: task -> implementation -> median microseconds."""
+    results = {}
+    for batch_size in (32, 256):
+        batch = make_batch(batch_size, rng)
+        impls = {name: factory(weights) for name, factory in factories.items()}
+        for impl in impls.values():
+            for _ in range(50):  # warm up caches and allocators
+                impl.update(batch)
+        results[f"update, batch {batch_size}"] = interleaved_medians(
+            {name: (lambda impl=impl: impl.update(batch)) for name, impl in impls.items()},
+            repeats)
+    obs = rng.standard_normal(SIZES[0]).astype(np.float32)
+    impls = {name: factory(weights) for name, factory in factories.items()}
+    results["act, 1 observation"] = interleaved_medians(
+        {name: (lambda impl=impl: impl.act(obs)) for name, impl in impls.items()},
+        repeats * 5)
+    return results
+
+
+def print_table(results, names):
+    header = f"{'':24}" + "".join(f"{n:>10}" for n in names) + f"{'minirl/limit':>14}"
+    header += f"{'minirl/limit32':>16}"
+    print(header + (f"{'torch/minirl':>14}" if "torch" in names else ""))
+    for task, row in results.items():
+        line = f"{task:24}" + "".join(f"{row[n]:10.1f}" for n in names)
+        line += f"{row['minirl'] / row['limit']:14.2f}{row['minirl'] / row['limit32']:16.2f}"
+        if "torch" in names:
+            line += f"{row['torch'] / row['minirl']:14.2f}"
+        print(line)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=2000)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's own)")
+    parser.add_argument("--runs", type=int, default=1, help="whole measurements to repeat")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch.set_num_threads (default 1, as OPENBLAS_NUM_THREADS=1)")
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
     weights = L.MLP(SIZES, rng=rng).state_dict()
-    factories = {"minirl": MinirlDQN, "numpy": NumpyDQN}
+    factories = {"minirl": MinirlDQN, "limit": LimitDQN, "limit32": Limit32DQN}
     try:
         import torch
-        if args.threads:
-            torch.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
         factories["torch"] = make_torch
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     except ImportError:
-        print("torch not importable: comparing minirl with handwritten NumPy only")
+        print("torch not importable: comparing minirl with the handwritten limit only")
 
-    check_agreement({k: f(weights) for k, f in factories.items()}, make_batch(32, rng))
-    print("loss and gradients agree across", ", ".join(factories))
+    check_agreement(factories, weights, make_batch(32, rng))
+    print("loss, gradients and 50 Adam steps agree across", ", ".join(factories))
 
-    results = {}
-    for batch_size in (32, 256):
-        batch = make_batch(batch_size, rng)
-        for name, factory in factories.items():
-            impl = factory(weights)
-            for _ in range(50):  # warm up caches and allocators
-                impl.update(batch)
-            results[(f"update, batch {batch_size}", name)] = median_us(
-                lambda: impl.update(batch), args.repeats)
-    obs = rng.standard_normal(SIZES[0]).astype(np.float32)
-    for name, factory in factories.items():
-        impl = factory(weights)
-        results[("act, 1 observation", name)] = median_us(lambda: impl.act(obs),
-                                                          args.repeats * 5)
-
-    print(f"\nmedian microseconds over {args.repeats} repeats (act: x5)")
-    header = f"{'':24}" + "".join(f"{n:>10}" for n in factories)
-    print(header + f"{'minirl/numpy':>14}" + (f"{'torch/minirl':>14}" if "torch" in factories else ""))
-    for task in dict.fromkeys(t for t, _ in results):
-        row = f"{task:24}" + "".join(f"{results[(task, n)]:10.1f}" for n in factories)
-        row += f"{results[(task, 'minirl')] / results[(task, 'numpy')]:14.2f}"
-        if "torch" in factories:
-            row += f"{results[(task, 'torch')] / results[(task, 'minirl')]:14.2f}"
-        print(row)
-    return results
+    runs = []
+    for run in range(args.runs):
+        results = measure(factories, weights, rng, args.repeats)
+        print(f"\nrun {run + 1}: median microseconds over {args.repeats} interleaved repeats "
+              f"(act: x5)")
+        print_table(results, list(factories))
+        runs.append(results)
+    if args.runs > 1:
+        print(f"\nmedian over the {args.runs} runs of each run's median")
+        print_table({task: {n: statistics.median(r[task][n] for r in runs) for n in factories}
+                     for task in runs[0]}, list(factories))
+        for task in runs[0]:
+            for limit in ("limit", "limit32"):
+                ratios = [r[task]["minirl"] / r[task][limit] for r in runs]
+                print(f"  {task}: minirl/{limit} per run "
+                      + ", ".join(f"{x:.2f}" for x in ratios))
+    return runs
 
 
 if __name__ == "__main__":

@@ -134,6 +134,11 @@ class Variable:
 
         ``grad`` is dL/d(self); it may be left out only when self is a scalar (then it
         is 1). Intermediate gradients are freed unless ``retain_grad``.
+
+        Each call seeds dL/d(self) afresh, so calling it twice on one graph gives
+        the same gradients twice; the leaves' ``.grad`` still accumulate across calls
+        (as in PyTorch) until ``zero_grad``/``cleargrad``. A leaf called on its own
+        accumulates too: it is its own leaf.
         """
         if grad is None:
             if self.data.size != 1:
@@ -148,9 +153,10 @@ class Variable:
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): seed gradient has shape {grad.shape}, "
                                  f"the Variable has shape {self.shape}")
-        self.grad = grad if self.grad is None else self.grad + grad
-        if self.creator is None:
+        if self.creator is None:  # a leaf: dself/dself = 1, accumulated like any leaf
+            self.grad = grad if self.grad is None else self.grad + grad
             return
+        self.grad = grad  # afresh: an output's gradient of an earlier call is not kept
 
         # A max-heap on generation: the function nearest the output runs first, so
         # every gradient reaching a variable is summed before it is passed back.
@@ -158,10 +164,9 @@ class Variable:
 
         def push(f):
             nonlocal tie
-            if f not in seen:
-                seen.add(f)
-                heapq.heappush(heap, (-f.generation, tie, f))
-                tie += 1
+            seen.add(f)
+            heapq.heappush(heap, (-f.generation, tie, f))
+            tie += 1
 
         push(self.creator)
         while heap:
@@ -174,13 +179,19 @@ class Variable:
             for x, gx in zip(f.inputs, grads):
                 if gx is None or not x.requires_grad:
                     continue
-                if gx.shape != x.data.shape:
+                data = x.data
+                if gx.shape != data.shape:
                     # The one place where broadcasting is undone (see sum_to).
-                    gx = sum_to(gx, x.data.shape)
-                if gx.dtype != x.data.dtype and x.data.dtype.kind == "f":
-                    gx = gx.astype(x.data.dtype)
-                x.grad = gx if x.grad is None else x.grad + gx
-                if x.creator is not None:
+                    gx = sum_to(gx, data.shape)
+                if gx.dtype != data.dtype and data.dtype.kind == "f":
+                    gx = gx.astype(data.dtype)
+                if x.creator is None or x.creator in seen:
+                    # A leaf, or a variable already reached in this pass: accumulate.
+                    x.grad = gx if x.grad is None else x.grad + gx
+                else:
+                    # An intermediate's first gradient of this pass: afresh, not added
+                    # to what an earlier backward(retain_grad=True) left on it.
+                    x.grad = gx
                     push(x.creator)
             if not retain_grad and output is not self:
                 output.grad = None  # an intermediate's gradient is no longer needed
@@ -283,36 +294,42 @@ class Function:
     generation = 0
 
     def __call__(self, *inputs):
-        # One loop, not two comprehensions: this runs for every op, on every step.
-        variables, arrays = [], []
+        # The lean part, all that runs under no_grad: unwrap, forward, wrap the result.
+        # (A loop, not a comprehension: this runs for every op, on every step.)
+        arrays = []
         for x in inputs:
-            if not isinstance(x, Variable):
-                x = as_variable(x)
-            variables.append(x)
-            arrays.append(x.data)
+            arrays.append(x.data if isinstance(x, Variable) else as_array(x))
         try:
             y = self.forward(*arrays)
         except ValueError as error:  # NumPy's shape errors, named by op and shapes
-            shapes = ", ".join(str(x.shape) for x in variables)
+            shapes = ", ".join(str(np.shape(a)) for a in arrays)
             raise ValueError(f"{type(self).__name__}: cannot combine inputs of shapes "
                              f"{shapes}: {error}") from None
         if y.__class__ is not np.ndarray:
             y = np.asarray(y)  # reductions to a scalar return NumPy scalars
         output = _constant(y)
-        if not Config.enable_backprop:
-            return output
-        generation = -1  # the largest generation among inputs that want a gradient
-        for x in variables:
-            if x.requires_grad and x.generation > generation:
-                generation = x.generation
-        if generation >= 0:  # some input wants a gradient: record how output was made
-            self.generation = generation
-            self.inputs = variables
-            self.output = weakref.ref(output)  # weak: no reference cycle to collect
-            output.creator = self
-            output.generation = self.generation + 1
-            output.requires_grad = True
+        if Config.enable_backprop:
+            self.record(inputs, arrays, output)
         return output
+
+    def record(self, inputs, arrays, output):
+        """Link ``output`` to this function, if any input wants a gradient."""
+        generation = -1  # the largest generation among inputs that want a gradient
+        wrapped = True   # whether every input is a Variable already
+        for x in inputs:
+            if not isinstance(x, Variable):
+                wrapped = False
+            elif x.requires_grad and x.generation > generation:
+                generation = x.generation
+        if generation < 0:
+            return  # nothing upstream learns: the output is a constant
+        self.generation = generation
+        self.inputs = inputs if wrapped else [
+            x if isinstance(x, Variable) else _constant(a) for x, a in zip(inputs, arrays)]
+        self.output = weakref.ref(output)  # weak: no reference cycle to collect
+        output.creator = self
+        output.generation = generation + 1
+        output.requires_grad = True
 
     def forward(self, *xs):
         raise NotImplementedError

@@ -16,7 +16,7 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp",
     "sum", "mean", "max", "min", "reshape", "transpose", "broadcast_to", "sum_to",
     "matmul", "linear", "clip", "concat", "get_item",
-    "mean_squared_error", "huber_loss", "softmax_cross_entropy",
+    "mean_squared_error", "huber", "huber_loss", "softmax_cross_entropy",
 ]
 
 
@@ -443,7 +443,7 @@ class Linear(Function):
     """
 
     def forward(self, x, W, b=None):
-        if W.ndim != 2 or (b is not None and b.shape != (W.shape[1],)):
+        if W.ndim != 2 or (b is not None and b.shape != W.shape[1:]):
             raise ValueError("linear needs x (..., in), W (in, out) and b (out,)")
         y = x @ W
         if b is not None:
@@ -573,28 +573,26 @@ class MeanSquaredError(Function):
         return gx, (-gx if self.needs_grad(1) else None)
 
 
-class HuberLoss(Function):
-    """L = mean(h(x - t)), h(d) = d^2 / 2 if |d| <= delta else delta (|d| - delta / 2).
+class Huber(Function):
+    """h(d) = d^2 / 2 if |d| <= delta else delta (|d| - delta / 2), element by element.
 
-    Quadratic near zero, linear beyond delta: the gradient of an outlier is clipped to
-    +-delta (Mnih et al. 2015 clip the TD error this way). gx = clip(d, -delta, delta) / N.
+    Quadratic near zero, linear beyond delta (Huber 1964): the gradient of an outlier
+    is clipped to +-delta, which is how Mnih et al. (2015) clip the TD error.
+    dh/dd = clip(d, -delta, delta).
     """
 
     def __init__(self, delta):
         self.delta = delta
 
-    def forward(self, x, t):
-        d = x - t
+    def forward(self, d):
         a = np.abs(d)
-        self.diff = d
         quadratic = 0.5 * d * d
         linear = self.delta * (a - 0.5 * self.delta)
-        return np.mean(np.where(a <= self.delta, quadratic, linear))
+        return np.where(a <= self.delta, quadratic, linear).astype(d.dtype, copy=False)
 
     def backward(self, gy):
-        gx = np.clip(self.diff, -self.delta, self.delta) * (gy / self.diff.size)
-        gx = gx.astype(self.diff.dtype, copy=False)
-        return gx, (-gx if self.needs_grad(1) else None)
+        d = self.inputs[0].data
+        return gy * np.clip(d, -self.delta, self.delta).astype(d.dtype, copy=False)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -621,12 +619,23 @@ def mean_squared_error(x, t):
     return MeanSquaredError()(x, t)
 
 
+def _check_delta(op, delta):
+    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(delta) or delta <= 0:
+        raise ValueError(f"{op}: delta must be a finite number > 0, got {delta!r}")
+    return float(delta)
+
+
+def huber(d, delta=1.0):
+    """The Huber function of each element of d (the TD error), not averaged."""
+    return Huber(_check_delta("huber", delta))(d)
+
+
 def huber_loss(x, t, delta=1.0):
+    """L = mean over all N elements of h(x - t), h the Huber function (``huber``)."""
     x, t = _pair(x, t)
     _same_shape("huber_loss", x, t)
-    if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    return HuberLoss(delta)(x, t)
+    return mean(huber(x - t, _check_delta("huber_loss", delta)))
 
 
 def softmax_cross_entropy(x, labels):

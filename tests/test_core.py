@@ -158,3 +158,181 @@ def test_public_api_names():
                  "huber_loss", "softmax_cross_entropy"]:
         assert callable(getattr(F, name)), name
     assert minirl.Variable is Variable and minirl.no_grad is no_grad
+
+
+def test_backward_twice_seeds_the_output_afresh_and_leaves_accumulate():
+    # y = 3 x^2 at x = 2: dy/dx = 12. Calling backward twice on one graph must give
+    # 12 again once the leaf is cleared (the output's own gradient is not summed).
+    x = Variable(np.array(2.0))
+    y = (x ** 2) * 3.0
+    y.backward()
+    assert x.grad == 12.0
+    x.cleargrad()
+    y.backward()
+    assert x.grad == 12.0
+    y.backward()  # leaves accumulate across calls, as in PyTorch
+    assert x.grad == 24.0
+    # A retained intermediate holds this call's gradient, and what flows past it
+    # is this call's too: u = x^2 used in z = u * u, dz/du = 2u = 8, dz/dx = 32.
+    x.cleargrad()
+    u = x ** 2
+    z = u * u
+    z.backward(retain_grad=True)
+    x.cleargrad()
+    z.backward(retain_grad=True)
+    assert u.grad == 8.0 and x.grad == 32.0
+
+
+def test_backward_of_a_leaf_accumulates_like_any_leaf():
+    x = Variable(np.array([1.0, 2.0]))
+    x.backward(np.array([1.0, 1.0]))
+    x.backward(np.array([0.5, 0.5]))
+    np.testing.assert_array_equal(x.grad, [1.5, 1.5])
+
+
+def test_no_grad_ops_keep_no_inputs_and_compute_the_same():
+    # The lean path records nothing: the inputs can be freed as soon as the caller
+    # drops them, and the value is the one the graph-building path computes.
+    gc.disable()
+    try:
+        x = Variable(np.linspace(-1, 1, 6).reshape(2, 3))
+        w = Variable(np.ones((3, 2)))
+        with_graph = F.softmax(F.linear(F.tanh(x), w, np.zeros(2)))
+        with no_grad():
+            a = F.tanh(x)
+            ref = weakref.ref(a)
+            lean = F.softmax(F.linear(a, w, np.zeros(2)))
+            del a
+        assert ref() is None and lean.creator is None and not lean.requires_grad
+        np.testing.assert_array_equal(lean.data, with_graph.data)
+    finally:
+        gc.enable()
+    with no_grad(), pytest.raises(ValueError, match=r"MatMul.*\(2, 3\).*\(2, 3\)"):
+        Variable(np.ones((2, 3))) @ Variable(np.ones((2, 3)))
+
+
+def _run_python(code, env=None):
+    import os
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})})
+
+
+BLOCK_PACKAGES = '''
+import sys
+class Blocked:
+    """Make gymnasium, matplotlib and tqdm unimportable, as if not installed."""
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("gymnasium", "matplotlib", "tqdm"):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked)", name=name)
+        return None
+sys.meta_path.insert(0, Blocked())
+'''
+
+
+def test_the_engine_imports_and_learns_without_gymnasium_matplotlib_or_tqdm():
+    code = BLOCK_PACKAGES + '''
+import numpy as np
+import minirl.core, minirl.functions as F, minirl.layers as L, minirl.optimizers as optim
+import minirl.gradcheck
+net = L.MLP((2, 8, 1), rng=np.random.default_rng(0))
+opt = optim.Adam(net.parameters(), lr=1e-2)
+x = np.random.default_rng(1).standard_normal((16, 2)).astype(np.float32)
+first = None
+for _ in range(50):
+    loss = F.mean_squared_error(net(x), x[:, :1] * x[:, 1:])
+    first = first if first is not None else loss.item()
+    net.zero_grad(); loss.backward(); opt.step()
+assert loss.item() < first
+minirl.gradcheck.gradient_check(F.tanh, np.ones(3))
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("gymnasium", "matplotlib", "tqdm"))
+assert loaded == [], loaded
+try:
+    minirl.train
+except ModuleNotFoundError as error:
+    assert "gymnasium" in str(error), error
+else:
+    raise AssertionError("minirl.train imported without gymnasium")
+print("ok")
+'''
+    result = _run_python(code)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_import_minirl_registers_the_envs_and_exports_the_api_lazily():
+    code = '''
+import sys
+import minirl
+import gymnasium
+assert "minirl/GridWorld-v0" in gymnasium.registry and "minirl/Chain-v0" in gymnasium.registry
+assert "minirl.train" not in sys.modules and "minirl.agents" not in sys.modules
+import minirl.graph, minirl.train, minirl.agents, minirl.checkpoint
+assert minirl.plot_graph is minirl.graph.plot_graph
+assert minirl.train is minirl.train and callable(minirl.train)
+assert minirl.make_agent is minirl.agents.make_agent
+assert minirl.algorithms is minirl.agents.algorithms
+assert minirl.load_agent is minirl.checkpoint.load_agent
+assert minirl.evaluate is sys.modules["minirl.train"].evaluate
+assert {"train", "make_agent", "plot_graph"} <= set(dir(minirl))
+try:
+    minirl.no_such_name
+except AttributeError as error:
+    assert "no_such_name" in str(error)
+print("ok")
+'''
+    result = _run_python(code)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_no_import_cycles_outside_core_and_functions():
+    """The import graph of minirl's modules, read from their source, has no cycle
+    except core <-> functions (the operators of Variable live in functions)."""
+    import ast
+    import pathlib
+    root = pathlib.Path(minirl.__file__).parent
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    def import_time_statements(body):
+        """Statements run on import: not those inside functions or classes."""
+        for node in body:
+            if isinstance(node, (ast.If, ast.Try)):
+                for block in (node.body, getattr(node, "orelse", []),
+                              getattr(node, "finalbody", []),
+                              *[h.body for h in getattr(node, "handlers", [])]):
+                    yield from import_time_statements(block)
+            else:
+                yield node
+
+    edges = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in import_time_statements(ast.parse(path.read_text()).body):
+            if isinstance(node, ast.Import):
+                found = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # "from minirl import functions" imports the submodule, not the package
+                found = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules
+                         else node.module for a in node.names]
+            else:
+                continue
+            targets |= {t for t in found if t in modules and t != name}
+        edges[name] = targets
+    allowed = {frozenset({"minirl.core", "minirl.functions"})}
+
+    def reaches(start, goal, seen):
+        for nxt in edges[start]:
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                if reaches(nxt, goal, seen):
+                    return True
+        return False
+
+    cycles = [(a, b) for a in edges for b in edges[a]
+              if frozenset({a, b}) not in allowed and reaches(b, a, {b})]
+    assert cycles == [], cycles

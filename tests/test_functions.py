@@ -191,6 +191,33 @@ def test_softmax_cross_entropy(n, c, seed):
     assert np.isclose(fused, unfused)
 
 
+@SETTINGS
+@given(shapes, seeds, st.floats(0.3, 2.0))
+def test_huber_elementwise(shape, seed, delta):
+    """h(d) per element; its gradient clip(d, -delta, delta), checked off the kinks."""
+    d = rand(shape, seed, -3, 3)
+    d = np.where(np.abs(np.abs(d) - delta) < 0.05, d + 0.2 * np.sign(d + 1e-12), d)
+    gradient_check(lambda v: F.huber(v, delta=delta), d)
+    h = F.huber(Variable(d), delta=delta).data
+    assert h.shape == np.shape(d)
+    # Against the two branches written out, element by element.
+    for value, want in zip(np.ravel(d), np.ravel(h)):
+        a = abs(value)
+        expected = 0.5 * value ** 2 if a <= delta else delta * (a - 0.5 * delta)
+        assert np.isclose(want, expected, rtol=1e-12)
+
+
+def test_huber_loss_is_the_mean_of_huber_and_refuses_a_bad_delta():
+    x = np.array([[0.0, 1.0], [5.0, -2.5]])
+    t = np.array([[0.5, 1.0], [1.0, 0.0]])
+    assert F.huber_loss(x, t, delta=2.0).item() == F.mean(F.huber(x - t, delta=2.0)).item()
+    for bad in (0.0, -1.0, float("nan"), float("inf"), "1", None, True):
+        with pytest.raises(ValueError, match="delta"):
+            F.huber_loss(x, t, delta=bad)
+        with pytest.raises(ValueError, match="delta"):
+            F.huber(x, delta=bad)
+
+
 def test_losses_have_closed_forms():
     x, t = np.array([0.0, 1.0, 5.0]), np.array([0.5, 1.0, 1.0])
     assert np.isclose(F.mean_squared_error(x, t).item(), (0.25 + 0 + 16) / 3)
@@ -215,7 +242,8 @@ def test_ops_keep_float32():
     x = Variable(np.ones((2, 3), np.float32))
     W = Variable(np.ones((3, 4), np.float32))
     for y in (x * 2.5, 1.0 - x, x / 3, x ** 2, F.exp(x), F.sigmoid(x), F.softmax(x),
-              F.linear(x, W), F.mean(x), F.huber_loss(x, np.zeros((2, 3), np.float32))):
+              F.linear(x, W), F.mean(x), F.huber_loss(x, np.zeros((2, 3), np.float32)),
+              F.huber(x)):
         assert y.dtype == np.float32, y
     F.sum(F.linear(x, W) * 0.5).backward()
     assert x.grad.dtype == np.float32 and W.grad.dtype == np.float32

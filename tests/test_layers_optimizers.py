@@ -43,16 +43,17 @@ class TwoHeads(L.Module):
 
 def test_module_registration_order_nested_and_state_dict():
     net = TwoHeads()
-    names = [n for n, _ in net.named_params()]
+    names = [n for n, _ in net.named_parameters()]
     assert names == ["scale", "body.l0.W", "body.l0.b", "body.l1.W", "body.l1.b",
                      "head.W", "head.b"]
-    assert len(net.params()) == 7
+    assert len(net.parameters()) == 7
     state = net.state_dict()
     other = TwoHeads()
-    for p in other.params():
+    for p in other.parameters():
         p.data = p.data + 1
     other.load_state_dict(state)
-    assert all(np.array_equal(a.data, b.data) for a, b in zip(net.params(), other.params()))
+    assert all(np.array_equal(a.data, b.data)
+               for a, b in zip(net.parameters(), other.parameters()))
     state["head.W"][:] = 99  # a state dict is a copy: the module is untouched
     assert not np.any(net.head.W.data == 99)
 
@@ -77,13 +78,13 @@ def test_load_state_dict_errors_and_all_or_nothing():
 def test_zero_grad_and_copy_from():
     a, b = TwoHeads(), TwoHeads()
     F.sum(a(np.ones((2, 3), np.float32))).backward()
-    assert all(p.grad is not None for p in a.params())
+    assert all(p.grad is not None for p in a.parameters())
     a.zero_grad()
-    assert all(p.grad is None for p in a.params())
-    for p in b.params():
+    assert all(p.grad is None for p in a.parameters())
+    for p in b.parameters():
         p.data = p.data * 3
     b.copy_from(a)
-    assert all(np.array_equal(x.data, y.data) for x, y in zip(a.params(), b.params()))
+    assert all(np.array_equal(x.data, y.data) for x, y in zip(a.parameters(), b.parameters()))
 
 
 def test_sgd_and_momentum_against_closed_form():
@@ -135,16 +136,17 @@ def test_rmsprop_against_closed_form():
 
 def test_optimizer_state_dict_round_trip():
     net = TwoHeads()
-    opt = optim.Adam(net.params(), lr=1e-3)
+    opt = optim.Adam(net.parameters(), lr=1e-3)
     for _ in range(2):
         net.zero_grad()
         F.sum(net(np.ones((2, 3), np.float32))).backward()
         opt.step()
     state = opt.state_dict()
-    clone = optim.Adam(net.params(), lr=1e-3)
+    clone = optim.Adam(net.parameters(), lr=1e-3)
     clone.load_state_dict(state)
     assert clone.t == 2
-    assert all(np.array_equal(a, b) for a, b in zip(opt.m, clone.m))
+    assert clone.state_dict().keys() == state.keys()
+    assert all(np.array_equal(clone.state_dict()[k], state[k]) for k in state)
     with pytest.raises(KeyError, match="m.0"):
         clone.load_state_dict({k: v for k, v in state.items() if k != "m.0"})
 
@@ -179,14 +181,15 @@ def test_clip_grad_norm_scales_globally_without_aliasing():
 
 def test_hard_and_soft_target_updates():
     online, target = TwoHeads(), TwoHeads()
-    for p in online.params():
+    for p in online.parameters():
         p.data = p.data + 1.0
-    before = [p.data.copy() for p in target.params()]
+    before = [p.data.copy() for p in target.parameters()]
     optim.soft_update(target, online, tau=0.1)
-    for t, o, b in zip(target.params(), online.params(), before):
+    for t, o, b in zip(target.parameters(), online.parameters(), before):
         np.testing.assert_allclose(t.data, 0.1 * o.data + 0.9 * b, rtol=1e-6)
     optim.hard_update(target, online)
-    assert all(np.array_equal(t.data, o.data) for t, o in zip(target.params(), online.params()))
+    assert all(np.array_equal(t.data, o.data)
+               for t, o in zip(target.parameters(), online.parameters()))
 
 
 def test_target_network_receives_no_gradient():
@@ -196,8 +199,8 @@ def test_target_network_receives_no_gradient():
         y = target(x).data.max(axis=1)
     loss = F.mean_squared_error(F.max(online(x), axis=1), y)
     loss.backward()
-    assert all(p.grad is None for p in target.params())
-    assert all(p.grad is not None for p in online.params())
+    assert all(p.grad is None for p in target.parameters())
+    assert all(p.grad is not None for p in online.parameters())
 
 
 def test_mlp_learns_sin():
@@ -206,7 +209,7 @@ def test_mlp_learns_sin():
     x = rng.uniform(-np.pi, np.pi, (256, 1)).astype(np.float32)
     y = np.sin(x)
     net = L.MLP((1, 64, 64, 1), activation=F.tanh, rng=rng)
-    opt = optim.Adam(net.params(), lr=1e-2)
+    opt = optim.Adam(net.parameters(), lr=1e-2)
     first = F.mean_squared_error(net(x), y).item()
     for _ in range(500):
         loss = F.mean_squared_error(net(x), y)
@@ -217,3 +220,226 @@ def test_mlp_learns_sin():
     test_loss = F.mean_squared_error(net(grid), np.sin(grid)).item()
     assert first > 0.1
     assert test_loss < 0.01, test_loss
+
+
+# --- the flat layout ---------------------------------------------------------------
+def grads_by_hand(net, x):
+    """Backprop through TwoHeads, then the gradients as a {name: array} copy."""
+    net.zero_grad()
+    F.sum(net(x) ** 2).backward()
+    return {name: p.grad.copy() for name, p in net.named_parameters()}
+
+
+def test_flat_layout_parameters_and_gradients_are_views_of_two_arrays():
+    net = TwoHeads()
+    before = net.state_dict()
+    flat = net.flatten_parameters()
+    assert flat is net.flatten_parameters()  # once
+    names = [n for n, _ in net.named_parameters()]
+    # The values are unchanged, laid end to end in registration order.
+    np.testing.assert_array_equal(flat.data, np.concatenate([before[n].ravel() for n in names]))
+    flat.data += 1.0  # writing the array writes every parameter
+    assert all(np.array_equal(p.data, before[n] + 1) for n, p in net.named_parameters())
+    net.head.W.data = np.zeros_like(net.head.W.data)  # assigning writes into the view
+    assert np.shares_memory(net.head.W.data, flat.data) and not net.head.W.data.any()
+    # The backward pass writes each gradient into the flat gradient array.
+    x = np.ones((2, 3), np.float32)
+    grads = grads_by_hand(net, x)
+    assert flat.has_grads()
+    np.testing.assert_array_equal(flat.grad, np.concatenate([grads[n].ravel() for n in names]))
+    assert all(np.shares_memory(p.grad, flat.grad) for p in net.parameters())
+    # ... and accumulates there, as any gradient does, until zero_grad.
+    F.sum(net(x) ** 2).backward()
+    np.testing.assert_array_equal(net.scale.grad, 2 * grads["scale"])
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters()) and not flat.has_grads()
+    with pytest.raises(ValueError, match="gradient of shape"):
+        net.scale.grad = np.ones(3)
+
+
+def test_a_parameter_given_another_dtype_leaves_the_layout():
+    net = TwoHeads()
+    flat = net.flatten_parameters()
+    net.scale.data = np.ones(1, np.float64)  # as a float64 gradient check would
+    assert net.scale.data.dtype == np.float64 and not flat.intact
+    assert L.FlatParameters.of(net.parameters()) is None
+    F.sum(net(np.ones((2, 3), np.float32))).backward()
+    assert not flat.has_grads()  # never again treated as one array
+
+
+def test_state_dict_keys_are_unchanged_by_the_layout():
+    net = L.MLP((4, 8, 2), rng=np.random.default_rng(0))
+    opt = optim.Adam(net.parameters())
+    assert list(net.state_dict()) == ["l0.W", "l0.b", "l1.W", "l1.b"]
+    assert list(opt.state_dict()) == ["t"] + [f"{k}.{i}" for i in range(4) for k in "mv"]
+    assert all(opt.state_dict()[f"m.{i}"].shape == p.data.shape
+               for i, p in enumerate(net.parameters()))
+
+
+def adam_by_hand(params, grads_per_step, lr=1e-2, b1=0.9, b2=0.999, eps=1e-8):
+    """Algorithm 1 of Kingma & Ba per parameter, in float64; None: no gradient (skip)."""
+    theta = [np.array(p, np.float64) for p in params]
+    m = [np.zeros_like(p) for p in theta]
+    v = [np.zeros_like(p) for p in theta]
+    for t, grads in enumerate(grads_per_step, start=1):
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            m_hat, v_hat = m[i] / (1 - b1 ** t), v[i] / (1 - b2 ** t)
+            theta[i] = theta[i] - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return theta
+
+
+def test_adam_on_the_flat_array_and_per_parameter_follow_algorithm_1():
+    rng = np.random.default_rng(0)
+    shapes = [(3, 2), (2,), (4,)]
+    start = [rng.standard_normal(s) for s in shapes]
+    steps = [[rng.standard_normal(s) for s in shapes] for _ in range(3)]
+    steps.append([steps[0][0], None, steps[0][2]])  # a parameter without a gradient
+    flat_params = [L.Parameter(p.copy()) for p in start]
+    opt = optim.Adam(flat_params, lr=1e-2)
+    assert opt.flat is not None
+    for grads in steps:
+        for p, g in zip(flat_params, grads):
+            p.grad = g
+        opt.step()
+    expected = adam_by_hand(start, steps)
+    for p, want in zip(flat_params, expected):
+        np.testing.assert_allclose(p.data, want, rtol=1e-12)
+    # The skipped parameter's moments stayed where its last gradient left them.
+    skipped = optim.Adam([L.Parameter(start[1].copy())], lr=1e-2)
+    for grads in steps[:3]:
+        skipped.params[0].grad = grads[1]
+        skipped.step()
+    np.testing.assert_array_equal(opt.state_dict()["m.1"], skipped.state_dict()["m.0"])
+
+
+def test_sgd_and_rmsprop_on_the_flat_array_match_each_parameter_alone():
+    rng = np.random.default_rng(1)
+    shapes = [(2, 3), (3,)]
+    start = [rng.standard_normal(s) for s in shapes]
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(3)]
+    for make in (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                 lambda ps: optim.RMSprop(ps, lr=0.01, alpha=0.9)):
+        together = [L.Parameter(p.copy()) for p in start]
+        opt = make(together)
+        alone = [L.Parameter(p.copy()) for p in start]
+        opts = [make([p]) for p in alone]
+        for step in grads:
+            for p, q, g in zip(together, alone, step):
+                p.grad, q.grad = g, g
+            opt.step()
+            for o in opts:
+                o.step()
+        for p, q in zip(together, alone):
+            np.testing.assert_allclose(p.data, q.data, rtol=1e-12)
+
+
+def test_clip_grad_norm_on_the_flat_array():
+    net = TwoHeads()
+    optim.Adam(net.parameters())  # lays the parameters out flat
+    grads = grads_by_hand(net, np.full((2, 3), 3.0, np.float32))
+    norm = np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values()))
+    got = optim.clip_grad_norm(net.parameters(), 0.5)
+    assert np.isclose(got, norm, rtol=1e-5) and norm > 0.5
+    for name, p in net.named_parameters():
+        np.testing.assert_allclose(p.grad, grads[name] * 0.5 / norm, rtol=1e-4)
+
+
+def test_target_updates_on_flat_arrays_lay_the_target_out():
+    online, target = TwoHeads(), TwoHeads()
+    optim.Adam(online.parameters())
+    for p in online.parameters():
+        p.data = p.data + 1.0
+    before = target.state_dict()
+    optim.soft_update(target, online, tau=0.25)
+    assert L.FlatParameters.of(target.parameters()) is not None
+    for name, p in target.named_parameters():
+        want = 0.25 * online.state_dict()[name] + 0.75 * before[name]
+        np.testing.assert_allclose(p.data, want, rtol=1e-6)
+    optim.hard_update(target, online)
+    assert all(np.array_equal(a, b) for a, b in zip(target.state_dict().values(),
+                                                    online.state_dict().values()))
+    with pytest.raises(ValueError, match="differ"):
+        optim.hard_update(target, L.MLP((3, 2)))
+
+
+def test_old_per_parameter_optimizer_state_loads():
+    """A state written one array per parameter ('m.0', 'm.1', ...) loads into the flat
+    statistics, and comes back out the same."""
+    net = L.MLP((3, 4, 2), rng=np.random.default_rng(0))
+    opt = optim.Adam(net.parameters())
+    rng = np.random.default_rng(2)
+    old = {"t": np.array(7)}
+    for i, p in enumerate(net.parameters()):
+        old[f"m.{i}"] = rng.standard_normal(p.data.shape).astype(np.float32)
+        old[f"v.{i}"] = rng.random(p.data.shape).astype(np.float32)
+    opt.load_state_dict(old)
+    assert opt.t == 7
+    np.testing.assert_array_equal(opt.m, np.concatenate([old[f"m.{i}"].ravel()
+                                                         for i in range(4)]))
+    assert all(np.array_equal(opt.state_dict()[k], old[k]) for k in old)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: optim.Adam(p, lr="0.1"), "lr"),
+    (lambda p: optim.Adam(p, lr=float("nan")), "lr"),
+    (lambda p: optim.SGD(p, lr=float("inf")), "lr"),
+    (lambda p: optim.Adam(p, betas=(0.9, float("nan"))), r"betas\[1\]"),
+    (lambda p: optim.Adam(p, betas=("0.9", 0.999)), r"betas\[0\]"),
+    (lambda p: optim.Adam(p, betas=0.9), "betas"),
+    (lambda p: optim.Adam(p, eps=-1e-8), "eps"),
+    (lambda p: optim.Adam(p, eps=None), "eps"),
+    (lambda p: optim.SGD(p, momentum=float("nan")), "momentum"),
+    (lambda p: optim.SGD(p, momentum=True), "momentum"),
+    (lambda p: optim.RMSprop(p, alpha=float("inf")), "alpha"),
+    (lambda p: optim.RMSprop(p, eps="1e-8"), "eps"),
+    (lambda p: optim.clip_grad_norm(p, float("nan")), "max_norm"),
+    (lambda p: optim.clip_grad_norm(p, "1.0"), "max_norm"),
+    (lambda p: optim.clip_grad_norm(p, 0), "max_norm"),
+])
+def test_hyperparameters_must_be_finite_numbers(make, match):
+    p = [L.Parameter(np.ones(2))]
+    p[0].grad = np.ones(2)
+    with pytest.raises((TypeError, ValueError), match=match):
+        make(p)
+
+
+def test_soft_update_refuses_a_non_finite_tau():
+    with pytest.raises(ValueError, match="tau"):
+        optim.soft_update(TwoHeads(), TwoHeads(), float("nan"))
+    with pytest.raises(TypeError, match="tau"):
+        optim.soft_update(TwoHeads(), TwoHeads(), "0.1")
+
+
+def test_load_state_dict_refuses_non_finite_and_non_numeric_values():
+    net = TwoHeads()
+    before = net.state_dict()
+    bad = dict(before, **{"head.b": np.array([0.0, np.nan], np.float32)})
+    with pytest.raises(ValueError, match="head.b.*non-finite"):
+        net.load_state_dict(bad)
+    with pytest.raises(TypeError, match="scale.*not numeric"):
+        net.load_state_dict(dict(before, scale=np.array(["a"])))
+    assert all(np.array_equal(p, before[n]) for n, p in net.state_dict().items())
+    opt = optim.Adam(net.parameters())
+    state = opt.state_dict()
+    with pytest.raises(ValueError, match="v.3.*non-finite"):
+        opt.load_state_dict(dict(state, **{"v.3": np.full_like(state["v.3"], np.inf)}))
+    for t in (np.array(-1), np.array(1.5), np.array(np.nan)):
+        with pytest.raises(ValueError, match="'t'"):
+            opt.load_state_dict(dict(state, t=t))
+    assert opt.t == 0 and not opt.m.any()  # all or nothing
+
+
+def test_noisy_linear_is_one_formula_with_and_without_a_graph():
+    layer = L.NoisyLinear(3, 2, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    with no_grad():
+        acting = layer(x).data
+    learning = layer(x)
+    np.testing.assert_array_equal(acting, learning.data)
+    W = layer.W_mu.data + layer.W_sigma.data * layer.eps_W
+    b = layer.b_mu.data + layer.b_sigma.data * layer.eps_b
+    np.testing.assert_allclose(acting, x @ W + b, rtol=1e-6)
