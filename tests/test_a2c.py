@@ -165,7 +165,7 @@ def test_rollout_loss_assembles_the_pieces(returns):
     loss, _ = rollout_loss(net, obs, actions, rewards, next_obs, terminated, truncated, h)
     net.zero_grad()
     loss.backward()
-    got = [p.grad.copy() for p in net.params()]
+    got = [p.grad.copy() for p in net.parameters()]
 
     v = net.value(obs.reshape(T * N, size)).data.reshape(T, N).astype(np.float64)
     nv = net.value(next_obs.reshape(T * N, size)).data.reshape(T, N).astype(np.float64)
@@ -182,7 +182,7 @@ def test_rollout_loss_assembles_the_pieces(returns):
     net.zero_grad()
     want.backward()
     assert loss.item() == pytest.approx(want.item(), rel=1e-5)
-    for g, p in zip(got, net.params()):
+    for g, p in zip(got, net.parameters()):
         np.testing.assert_allclose(g, p.grad, rtol=1e-4, atol=1e-6)
 
 
@@ -212,7 +212,7 @@ def test_the_critic_reaches_exactly_the_shared_layers(shared_layers):
     logits, values = net(np.ones((4, 3), np.float32))
     assert logits.shape == (4, 2) and values.shape == (4,)
     F.sum(values).backward()
-    grads = {name: p.grad is not None for name, p in net.named_params()}
+    grads = {name: p.grad is not None for name, p in net.named_parameters()}
     for name, has_grad in grads.items():
         assert has_grad == (not name.startswith(("actor", "pi."))), name
 

@@ -1,8 +1,9 @@
 """DDPG (chapter 10): each formula against an independent computation, and learning.
 
-* the deterministic policy gradient: backprop of -mean Q(s, mu(s)) against central
-  differences of theta -> Q(s, mu_theta(s)), and against the product dQ/da * dmu/dtheta
-  with both factors taken by finite differences;
+* the deterministic policy gradient: backprop of -mean Q(s, mu(s)) against the chain
+  rule written out in NumPy, and against the product dQ/da * dmu/dtheta with both
+  factors taken by finite differences; ``update`` steps the actor along it with the
+  online critic at the batch's s (not the target critic, not s');
 * the actor step moves the actor only; the critic step moves the critic only;
 * Polyak averaging against its closed form after k updates;
 * tanh scaled to asymmetric bounds;
@@ -45,7 +46,7 @@ def fill(agent, n, seed=1):
 
 
 def params_of(module):
-    return [p.data.copy() for p in module.params()]
+    return [p.data.copy() for p in module.parameters()]
 
 
 # --- NumPy forward passes, written apart from the engine ---------------------------
@@ -67,6 +68,45 @@ def numpy_actor(actor, obs):
 def numpy_critic(critic, obs, action):
     state = {k[len("net."):]: v for k, v in critic.state_dict().items()}
     return numpy_mlp(state, np.concatenate([obs, action], axis=1))[:, 0]
+
+
+def mlp_forward(state, x):
+    """ReLU MLP from a state_dict, keeping every layer's input and pre-activation."""
+    n, inputs, pre = len(state) // 2, [], []
+    for i in range(n):
+        inputs.append(x)
+        pre.append(x @ state[f"l{i}.W"] + state[f"l{i}.b"])
+        x = np.maximum(pre[-1], 0) if i < n - 1 else pre[-1]
+    return x, inputs, pre
+
+
+def mlp_backward(state, inputs, pre, g):
+    """The chain rule through that MLP by hand: returns (dL/dx, {name: dL/dparam})."""
+    grads = {}
+    for i in reversed(range(len(inputs))):
+        if i < len(inputs) - 1:
+            g = g * (pre[i] > 0)  # ReLU
+        grads[f"l{i}.W"], grads[f"l{i}.b"] = inputs[i].T @ g, g.sum(axis=0)
+        g = g @ state[f"l{i}.W"].T
+    return g, grads
+
+
+def numpy_dpg(actor, critic, obs):
+    """d/dtheta of -mean_s Q(s, mu_theta(s)), written out in NumPy (float64):
+    dL/da = -dQ/da / B from the critic's backward pass, then through
+    a = centre + half * tanh(.) into the actor's layers."""
+    A = {k[len("net."):]: v.astype(np.float64) for k, v in actor.state_dict().items()}
+    C = {k[len("net."):]: v.astype(np.float64) for k, v in critic.state_dict().items()}
+    s = np.asarray(obs, np.float64)
+    z, a_inputs, a_pre = mlp_forward(A, s)
+    u = np.tanh(z)
+    half = (actor.high.astype(np.float64) - actor.low) / 2
+    a = (actor.high.astype(np.float64) + actor.low) / 2 + half * u
+    q, c_inputs, c_pre = mlp_forward(C, np.concatenate([s, a], axis=1))
+    dx, _ = mlp_backward(C, c_inputs, c_pre, -np.ones_like(q) / len(s))
+    da = dx[:, s.shape[1]:]
+    _, grads = mlp_backward(A, a_inputs, a_pre, da * half * (1 - u * u))
+    return -q.mean(), [grads[k[len("net."):]] for k in actor.state_dict()]
 
 
 # --- the action's scale -------------------------------------------------------------
@@ -110,21 +150,20 @@ def test_deterministic_policy_gradient_matches_finite_differences():
     with frozen(critic):
         loss = actor_loss(actor, critic, obs)
         loss.backward()
-    backprop = [p.grad.copy() for p in actor.params()]
-    assert all(p.grad is None for p in critic.params())  # none left on the critic
-    assert all(np.array_equal(a, p.data) for a, p in zip(critic_before, critic.params()))
+    backprop = [p.grad.copy() for p in actor.parameters()]
+    assert all(p.grad is None for p in critic.parameters())  # none left on the critic
+    assert all(np.array_equal(a, p.data) for a, p in zip(critic_before, critic.parameters()))
 
-    def J(*_):  # -mean Q(s, mu_theta(s)) at the actor's current (perturbed) parameters
-        with no_grad():
-            return actor_loss(actor, critic, obs).data
-    numeric = numerical_grad(J, *[p.data for p in actor.params()])
+    # The chain rule written out by hand in NumPy: an independent computation.
+    value, by_hand = numpy_dpg(actor, critic, obs)
+    assert np.isclose(loss.data, value, rtol=1e-12)
 
     # The same gradient as the DPG product, each factor by finite differences.
     with no_grad():
         a = actor(obs).data
     dq_da = numerical_grad(lambda act: critic(obs, Variable(act)).data, a.copy())[0]  # (5, 2)
     product = []
-    for p in actor.params():
+    for p in actor.parameters():
         grad = np.zeros_like(p.data)
         for i in np.ndindex(p.data.shape):  # d mu(s) / d theta_i, every sample and dim
             old = p.data[i]
@@ -138,9 +177,40 @@ def test_deterministic_policy_gradient_matches_finite_differences():
             grad[i] = -np.mean(np.sum(dq_da * (plus - minus) / 2e-6, axis=1))
         product.append(grad)
 
-    for b, n, d in zip(backprop, numeric, product):
-        np.testing.assert_allclose(b, n, rtol=1e-5, atol=1e-8)
+    for b, n, d in zip(backprop, by_hand, product):
+        np.testing.assert_allclose(b, n, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(b, d, rtol=1e-5, atol=1e-8)
+
+
+def test_update_steps_the_actor_along_the_dpg_of_the_online_critic_at_obs():
+    """In ``update``, the actor's Adam step uses the gradient of -mean Q(s, mu(s)) with
+    the online critic (just updated) at the batch's s -- not the target critic, not s'.
+    Adam's first step is -lr g / (|g| + eps) per element (bias-corrected m and v)."""
+    agent = make(actor_lr=1e-3, critic_lr=1e-3, gamma=0.9, tau=0.05)
+    fill(agent, 40)
+    rng = np.random.default_rng(7)
+    for m in (agent.actor_target, agent.critic_target):  # targets far from the online nets
+        for p in m.parameters():
+            p.data = rng.standard_normal(p.shape).astype(np.float32)
+    agent.steps = 40  # past learning_starts and batch_size: this update learns
+    batches, sample = [], agent.buffer.sample
+    agent.buffer.sample = lambda *a, **k: batches.append(sample(*a, **k)) or batches[-1]
+    actor_before = params_of(agent.actor)
+    obs = np.array([0.2, -0.4, 0.9], np.float32)
+    agent.update(obs, np.array([0.5, 0.1], np.float32), 1.0, -obs, False, False)
+    b = batches[0]
+    assert not np.allclose(b.obs, b.next_obs)
+    # The critic has taken its step; the actor still has its old parameters for the
+    # gradient, so rebuild the actor as it was.
+    for p, old in zip(agent.actor.parameters(), actor_before):
+        new, p.data = p.data.copy(), old
+        old[...] = new  # actor_before now holds the updated values
+    _, grads = numpy_dpg(agent.actor, agent.critic, b.obs)
+    for p, after, g in zip(agent.actor.parameters(), actor_before, grads):
+        expected = p.data - 1e-3 * g / (np.abs(g) + 1e-8)
+        clear = np.abs(g) > 1e-5  # elsewhere float32 rounding blurs g / |g|
+        assert clear.mean() > 0.5
+        np.testing.assert_allclose(after[clear], expected[clear], rtol=0, atol=2e-6)
 
 
 def test_critic_is_differentiable_in_state_and_action():
@@ -160,8 +230,8 @@ def test_actor_step_moves_the_actor_only_and_critic_step_the_critic_only():
     after = {name: params_of(m) for name, m in agent.modules().items()}
     for name in ("critic", "critic_target", "actor_target"):
         assert all(np.array_equal(x, y) for x, y in zip(before[name], after[name])), name
-    assert all(p.grad is None for p in agent.critic.params())
-    assert all(p.requires_grad for p in agent.critic.params())  # unfrozen afterwards
+    assert all(p.grad is None for p in agent.critic.parameters())
+    assert all(p.requires_grad for p in agent.critic.parameters())  # unfrozen afterwards
     assert not all(np.array_equal(x, y) for x, y in zip(before["actor"], after["actor"]))
 
     agent.update_critic(batch)
@@ -178,7 +248,7 @@ def test_soft_update_of_both_targets_matches_closed_form():
     agent = make(tau=0.1)
     rng = np.random.default_rng(3)
     for m in (agent.actor, agent.critic):
-        for p in m.params():
+        for p in m.parameters():
             p.data = rng.standard_normal(p.shape).astype(np.float32)
     start = {n: params_of(agent.modules()[n]) for n in ("actor_target", "critic_target")}
     k = 7
@@ -186,7 +256,7 @@ def test_soft_update_of_both_targets_matches_closed_form():
         agent.update_targets()
     decay = 0.9 ** k
     for target, source in (("actor_target", agent.actor), ("critic_target", agent.critic)):
-        for t0, t, s in zip(start[target], agent.modules()[target].params(), source.params()):
+        for t0, t, s in zip(start[target], agent.modules()[target].parameters(), source.parameters()):
             np.testing.assert_allclose(t.data, decay * t0 + (1 - decay) * s.data,
                                        rtol=1e-5, atol=1e-6)
 
@@ -205,7 +275,7 @@ def test_critic_loss_uses_target_networks_and_stops_only_at_termination():
     y = r + gamma (1 - terminated) Q'(s', mu'(s')), recomputed here in NumPy."""
     agent = make(gamma=0.9)
     rng = np.random.default_rng(4)
-    for p in agent.actor_target.params() + agent.critic_target.params():
+    for p in agent.actor_target.parameters() + agent.critic_target.parameters():
         p.data = rng.standard_normal(p.shape).astype(np.float32)  # targets != online nets
     obs, next_obs = (rng.uniform(-1, 1, (2, 3)).astype(np.float32) for _ in range(2))
     action = np.array([[0.5, 0.1], [-0.5, 0.4]], np.float32)
@@ -249,6 +319,25 @@ def test_acting_random_then_noisy_then_greedy():
         np.testing.assert_allclose(agent.act(obs), np.clip(greedy + sigma * eps, agent.low,
                                                            agent.high), rtol=1e-6)
     assert np.array_equal(agent.act(obs, explore=False), greedy)  # explore=False: no noise
+
+
+def test_exploring_actions_are_clipped_to_the_bounds():
+    """Noise larger than the range: a = clip(mu(s) + sigma eps, low, high), many at a bound."""
+    agent = make(learning_starts=0, noise_std=3.0)
+    obs = np.array([0.1, -0.2, 0.3], np.float32)
+    greedy = agent.act(obs, explore=False)
+    sigma = 3.0 * (agent.high - agent.low) / 2
+    actions = []
+    for _ in range(40):
+        twin = np.random.default_rng()
+        twin.bit_generator.state = agent.rng.bit_generator.state
+        eps = twin.standard_normal(2, np.float32)
+        actions.append(agent.act(obs))
+        np.testing.assert_allclose(actions[-1], np.clip(greedy + sigma * eps, agent.low,
+                                                        agent.high), rtol=1e-6)
+    actions = np.array(actions)
+    assert np.all(actions >= agent.low) and np.all(actions <= agent.high)
+    assert np.mean((actions == agent.low) | (actions == agent.high)) > 0.3
 
 
 def test_gaussian_and_ornstein_uhlenbeck_noise_by_their_recursions():

@@ -23,7 +23,7 @@ import pytest
 import minirl
 import minirl.functions as F
 from minirl.agents.dqn import (QNet, double_dqn_target,
-                               huber_elementwise, td_loss, td_target)
+                               td_loss, td_target)
 from minirl.core import Variable
 from minirl.envs.testing import ChainEnv
 from minirl.gradcheck import gradient_check
@@ -67,15 +67,24 @@ def test_td_target_by_hand_no_bootstrap_on_termination():
 
 
 def test_truncated_transition_is_stored_as_not_terminal_and_bootstraps():
-    agent = make(learning_starts=10_000)
-    x = 0
-    agent.update(x, 1, 0.0, 1, terminated=False, truncated=True)   # time limit
-    agent.update(x, 1, 0.0, 1, terminated=True, truncated=False)   # a real end
+    """Through the agent: the truncated step's target keeps gamma max_a' Q^-(s', a'),
+    the terminated one's is r alone, in the loss the agent reports."""
+    agent = make(learning_starts=10_000, loss="mse", gamma=0.5, batch_size=8)
+    agent.update(0, 1, 0.25, 1, terminated=False, truncated=True)   # time limit
+    agent.update(2, 0, 0.75, 1, terminated=True, truncated=False)   # a real end
     np.testing.assert_array_equal(agent.replay.terminated[:2], [0.0, 1.0])
-    # So its target keeps gamma * max Q(s') while the terminal one is r alone.
-    next_q = np.array([[1.0, 2.0], [1.0, 2.0]], np.float32)
-    y = td_target(np.zeros(2, np.float32), next_q, agent.replay.terminated[:2], 0.5)
-    np.testing.assert_allclose(y, [1.0, 0.0])
+    spread_apart(agent)
+    online = {k: v.astype(np.float64) for k, v in agent.qnet.state_dict().items()}
+    target = {k: v.astype(np.float64) for k, v in agent.target_qnet.state_dict().items()}
+    batches = record_batches(agent)
+    result = agent.learn()
+    b = batches[0]
+    assert set(b.indices.tolist()) == {0, 1}  # eight draws from two slots: both appear
+    one_hot = np.eye(4)
+    q = numpy_q(online, one_hot[[0, 2]], 1)[[0, 1], [1, 0]]
+    y = np.array([0.25 + 0.5 * numpy_q(target, one_hot[[1]], 1).max(), 0.75])
+    np.testing.assert_allclose(result["loss"], np.mean((q[b.indices] - y[b.indices]) ** 2),
+                               rtol=1e-5)
 
 
 def test_double_dqn_target_online_chooses_target_values():
@@ -119,7 +128,7 @@ def record_batches(agent):
 def spread_apart(agent, seed=1):
     """Give the target network other weights, so online and target disagree."""
     rng = np.random.default_rng(seed)
-    for p in agent.target_qnet.params():
+    for p in agent.target_qnet.parameters():
         p.data = rng.standard_normal(p.shape).astype(np.float32)
 
 
@@ -159,22 +168,45 @@ def test_agent_loss_matches_numpy(name, loss):
     np.testing.assert_allclose(result["loss"], np.mean(w * per_sample), rtol=1e-4)
 
 
+def test_prioritized_agent_anneals_beta_and_its_weights_are_the_closed_form():
+    """The batch the agent learns from carries w_i = (N P(i))^-beta / (N min_k P(k))^-beta,
+    P(i) = p_i^alpha / sum_k p_k^alpha, with beta at the agent's step t:
+    beta_t = beta_0 + (1 - beta_0) min(1, t / per_beta_steps)."""
+    env = gym.make("minirl/Identity-v0")
+    agent = make("per-dqn", env, learning_starts=10_000, per_alpha=0.7, per_beta=0.4,
+                 per_beta_steps=240, per_eps=1e-3, buffer_size=500)
+    for steps, beta in ((60, 0.4 + 0.6 * 60 / 240), (180, 0.4 + 0.6 * 180 / 240),
+                        (300, 1.0)):
+        feed(agent, env, steps - agent.steps)
+        n = len(agent.replay)
+        errors = np.linspace(0.0, 3.0, n)
+        agent.replay.update_priorities(np.arange(n), errors)
+        p = (errors + 1e-3) ** 0.7
+        P = p / p.sum()
+        batches = record_batches(agent)
+        agent.learn()
+        b = batches[0]
+        expected = (n * P[b.indices]) ** -beta / (n * P.min()) ** -beta
+        np.testing.assert_allclose(b.weights, expected, rtol=1e-4)
+        assert expected.min() < 1.0  # unequal priorities: the weights are not all one
+
+
 def test_target_network_gets_no_gradient_and_stays_put():
     env = gym.make("minirl/Identity-v0")
     agent = make("double-dqn", env, learning_starts=10_000)
     feed(agent, env, 30)
     before = agent.target_qnet.state_dict()
     agent.learn()
-    assert all(p.grad is None for p in agent.target_qnet.params())
-    assert all(p.grad is not None for p in agent.qnet.params())
+    assert all(p.grad is None for p in agent.target_qnet.parameters())
+    assert all(p.grad is not None for p in agent.qnet.parameters())
     after = agent.target_qnet.state_dict()
     assert all(np.array_equal(before[k], after[k]) for k in before)
 
 
 def test_huber_elementwise_and_weighted_losses():
     d = np.array([-3.0, -1.0, -0.5, 0.0, 0.25, 1.0, 2.0])
-    np.testing.assert_allclose(huber_elementwise(d).data, huber(d))
-    gradient_check(lambda v: huber_elementwise(v), np.array([-2.5, -0.3, 0.4, 1.7]))
+    np.testing.assert_allclose(F.huber(d).data, huber(d))
+    gradient_check(lambda v: F.huber(v), np.array([-2.5, -0.3, 0.4, 1.7]))
     rng = np.random.default_rng(0)
     q = Variable(rng.standard_normal(6).astype(np.float32) * 2)
     t = rng.standard_normal(6).astype(np.float32)
@@ -184,6 +216,11 @@ def test_huber_elementwise_and_weighted_losses():
                                F.mean_squared_error(q, t).data, rtol=1e-6)
     np.testing.assert_allclose(td_loss(q, t, ones, "huber").data,
                                F.huber_loss(q, t).data, rtol=1e-6)
+    # Without weights: the plain batch means, by hand.
+    np.testing.assert_allclose(td_loss(q, t, None, "mse").data, np.mean((q.data - t) ** 2),
+                               rtol=1e-6)
+    np.testing.assert_allclose(td_loss(q, t, None, "huber").data, np.mean(huber(q.data - t)),
+                               rtol=1e-6)
     w = rng.random(6).astype(np.float32)
     np.testing.assert_allclose(td_loss(q, t, w, "huber").data,
                                np.mean(w * huber(q.data - t)), rtol=1e-6)
@@ -206,6 +243,23 @@ def test_target_sync_by_steps():
     assert not same_params(agent.qnet, agent.target_qnet)  # learned, not yet synced
     feed(agent, env, 1)
     assert same_params(agent.qnet, agent.target_qnet)      # step 25: synced
+
+
+def test_target_sync_copies_the_online_network_into_the_target():
+    """theta^- <- theta at the sync step, after that step's learning; theta stays."""
+    env = gym.make("minirl/Identity-v0")
+    agent = make(env=env, learning_starts=8, target_update_interval=25)
+    feed(agent, env, 24)
+    old_target = agent.target_qnet.state_dict()
+    feed(agent, env, 1)  # step 25: learn, then sync
+    online, target = agent.qnet.state_dict(), agent.target_qnet.state_dict()
+    assert all(np.array_equal(online[k], target[k]) for k in online)
+    assert not all(np.array_equal(online[k], old_target[k]) for k in online)
+    before = agent.qnet.state_dict()
+    spread_apart(agent)
+    agent.sync_target()
+    assert same_params(agent.target_qnet, agent.qnet)
+    assert all(np.array_equal(agent.qnet.state_dict()[k], before[k]) for k in before)
 
 
 def test_target_sync_by_episodes_book_preset():
@@ -232,7 +286,7 @@ def test_gradient_norm_is_clipped():
     agent = make(env=env, learning_starts=10_000, max_grad_norm=1e-3)
     feed(agent, env, 30)
     agent.learn()
-    norm = np.sqrt(sum(np.sum(p.grad.astype(np.float64) ** 2) for p in agent.qnet.params()))
+    norm = np.sqrt(sum(np.sum(p.grad.astype(np.float64) ** 2) for p in agent.qnet.parameters()))
     assert norm <= 1e-3 * (1 + 1e-4)
 
 
@@ -277,7 +331,7 @@ def test_book_preset_is_the_chapter_network():
     agent = minirl.make_agent("dqn", "CartPole-v1", preset="book")
     h = agent.hparams
     assert (h["lr"], h["gamma"], h["buffer_size"], h["batch_size"]) == (5e-4, 0.98, 10_000, 32)
-    assert [p.shape for p in agent.qnet.params()] == [(4, 128), (128,), (128, 128), (128,),
+    assert [p.shape for p in agent.qnet.parameters()] == [(4, 128), (128,), (128, 128), (128,),
                                                       (128, 2), (2,)]
 
 

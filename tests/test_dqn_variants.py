@@ -10,7 +10,7 @@
 - n-step transitions in the agent against a brute-force sum across episode ends
   with termination and truncation;
 - the agent's categorical and dueling losses against a NumPy re-computation;
-- Rainbow calls the same functions the single variants use;
+- Rainbow's loss recomputed in NumPy, with a known noise draw: the composition;
 - seeded learning tests on a small chain for dueling-dqn, noisy-dqn, c51, rainbow.
 """
 import gymnasium as gym
@@ -20,13 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minirl
-import minirl.agents.dqn as dqn
 import minirl.layers as L
 from minirl.agents.dqn import (categorical_cross_entropy, dueling_aggregate,
                                project_distribution)
 from minirl.core import Variable
 from minirl.gradcheck import gradient_check, numerical_grad
-from minirl.replay import NStepBuffer, PrioritizedReplayBuffer
+from minirl.replay import PrioritizedReplayBuffer
 
 from test_dqn import SMALL, check_learns_the_chain, feed, record_batches, same_params
 
@@ -149,7 +148,7 @@ def test_noisy_linear_gradients_of_mu_and_sigma():
     layer.b_sigma.data += rng.standard_normal(3)  # not all equal
     x = rng.standard_normal((5, 4))
     r = rng.standard_normal((5, 3))
-    params = layer.params()
+    params = layer.parameters()
     assert [p.name for p in params] == ["W_mu", "W_sigma", "b_mu", "b_sigma"]
     (layer(x) * r).sum().backward()
     # Finite differences on the layer's own parameter arrays, perturbed in place.
@@ -178,7 +177,6 @@ def test_noisy_linear_noise_is_factorised_and_evaluation_is_deterministic():
     layer.remove_noise()
     mean_path = x @ layer.W_mu.data + layer.b_mu.data
     np.testing.assert_allclose(layer(x).data, mean_path, rtol=1e-6)
-    np.testing.assert_array_equal(layer(x).data, layer(x).data)
     with pytest.raises(ValueError, match="sigma0"):
         L.NoisyLinear(3, 2, sigma0=0.0)
 
@@ -245,6 +243,33 @@ def test_agent_stores_n_step_transitions_across_episode_ends():
         assert np.isclose(r.reward[i], g, rtol=1e-6)
 
 
+def test_agent_discounts_each_n_step_bootstrap_by_gamma_to_its_own_steps():
+    """y = G + gamma^steps (1 - terminated) max_a' Q^-(s_{t+steps}, a'): a transition cut
+    short by a time limit (steps < n, not terminal) bootstraps with gamma^steps, not
+    gamma^n; the loss the agent reports is recomputed in NumPy."""
+    from test_dqn import numpy_q, spread_apart
+    rng = np.random.default_rng(0)
+    agent = minirl.make_agent("dqn", "minirl/Chain-v0", n_step=3, gamma=0.9, loss="mse",
+                              **{**SMALL, "learning_starts": 10_000, "batch_size": 64})
+    state = 0
+    for t in range(60):
+        truncated = bool(rng.random() < 0.15)
+        next_state = int(rng.integers(4))
+        agent.update(state, int(rng.integers(2)), float(rng.normal()), next_state,
+                     False, truncated)
+        state = int(rng.integers(4)) if truncated else next_state
+    spread_apart(agent)
+    online = {k: v.astype(np.float64) for k, v in agent.qnet.state_dict().items()}
+    target = {k: v.astype(np.float64) for k, v in agent.target_qnet.state_dict().items()}
+    batches = record_batches(agent)
+    result = agent.learn()
+    b = batches[0]
+    assert np.any((b.steps < 3) & (b.terminated == 0)) and np.any(b.steps == 3)
+    q = numpy_q(online, b.obs, 1)[np.arange(len(b.action)), b.action]
+    y = b.reward + 0.9 ** b.steps * numpy_q(target, b.next_obs, 1).max(axis=1)
+    np.testing.assert_allclose(result["loss"], np.mean((q - y) ** 2), rtol=1e-5)
+
+
 # ---------------------------------------------------------------------------
 # The agent's losses, recomputed in NumPy
 # ---------------------------------------------------------------------------
@@ -276,7 +301,7 @@ def prepare(name, **hparams):
         agent.replay.update_priorities(np.arange(len(agent.replay)),
                                        np.linspace(0, 2, len(agent.replay)))
     rng = np.random.default_rng(1)
-    for p in agent.target_qnet.params():  # online and target disagree
+    for p in agent.target_qnet.parameters():  # online and target disagree
         p.data = rng.standard_normal(p.shape).astype(np.float32)
     weights = [{k: v.astype(np.float64) for k, v in net.state_dict().items()}
                for net in (agent.qnet, agent.target_qnet)]
@@ -327,33 +352,53 @@ def test_dueling_n_step_loss_matches_numpy():
 # Rainbow is the composition
 # ---------------------------------------------------------------------------
 
-def test_rainbow_composes_the_same_pieces(monkeypatch):
-    calls = {}
+def numpy_rainbow_net(net, x, noise, n_actions=2, n_atoms=11):
+    """The noisy dueling C51 QNet with one hidden layer, in float64, with the noise
+    ``noise[layer] = (f(eps_in), f(eps_out))`` of each NoisyLinear (Eq. 9 of Fortunato
+    et al.; Eq. 9 of Wang et al. per atom)."""
+    def noisy(layer, h):
+        f_in, f_out = noise[id(layer)]
+        W = layer.W_mu.data.astype(np.float64) + layer.W_sigma.data * np.outer(f_in, f_out)
+        b = layer.b_mu.data.astype(np.float64) + layer.b_sigma.data * f_out
+        return h @ W + b
+    h = np.maximum(noisy(net.l0, np.asarray(x, np.float64)), 0)
+    v = noisy(net.value, h).reshape(len(x), 1, n_atoms)
+    a = noisy(net.advantage, h).reshape(len(x), n_actions, n_atoms)
+    return v + a - a.mean(axis=1, keepdims=True)
 
-    def spy(name):
-        original = getattr(dqn, name)
 
-        def wrapped(*args, **kwargs):
-            calls[name] = calls.get(name, 0) + 1
-            return original(*args, **kwargs)
-        monkeypatch.setattr(dqn, name, wrapped)
-
-    for name in ("project_distribution", "categorical_cross_entropy", "dueling_aggregate"):
-        spy(name)
-    agent = minirl.make_agent("rainbow", "minirl/Chain-v0", seed=0, **SMALL)
+def test_rainbow_is_the_composition_recomputed_in_numpy():
+    """Rainbow's loss: noisy dueling logits, the online net choosing a' at s' (double),
+    the target net's distribution there projected with gamma^steps (n-step, C51), the
+    cross-entropy weighted by the IS weights (PER), and the cross-entropy as priority."""
+    from test_noisy_exact import plant_noise
+    agent, _, batches = prepare("rainbow", n_atoms=11, v_min=-2.0, v_max=3.0)
     h = agent.hparams
     assert all(h[k] for k in ("double", "prioritized", "dueling", "noisy", "categorical"))
     assert h["n_step"] == 3
     assert isinstance(agent.replay, PrioritizedReplayBuffer)
-    assert isinstance(agent.n_step, NStepBuffer) and agent.n_step.n == 3
-    assert len(agent.qnet.layers) == 1 + 2  # one hidden, then the value and advantage
     assert all(isinstance(m, L.NoisyLinear) for m in agent.qnet.layers)
-    assert len(agent.qnet.params()) == 3 * 4
-    feed(agent, gym.make("minirl/Chain-v0"), 40)
-    assert agent.learn_steps > 0
-    assert calls["project_distribution"] == agent.learn_steps
-    assert calls["categorical_cross_entropy"] == agent.learn_steps
-    assert calls["dueling_aggregate"] >= 2 * agent.learn_steps  # online and target
+    noise = {}
+    for net, shift in ((agent.qnet, 0), (agent.target_qnet, 3)):
+        for layer, eps in zip(net.noisy_layers, plant_noise(net, shift)):
+            noise[id(layer)] = eps
+    online = {k: v.copy() for k, v in agent.qnet.state_dict().items()}
+    result = agent.learn()
+    agent.qnet.load_state_dict(online)  # the parameters the loss was computed with
+    b = batches[0]
+    rows = np.arange(len(b.action))
+    support = np.linspace(-2.0, 3.0, 11)
+    logits = numpy_rainbow_net(agent.qnet, b.obs, noise)[rows, b.action]
+    next_p = softmax(numpy_rainbow_net(agent.target_qnet, b.next_obs, noise))
+    best = (softmax(numpy_rainbow_net(agent.qnet, b.next_obs, noise)) @ support).argmax(axis=1)
+    assert not np.array_equal(best, (next_p @ support).argmax(axis=1))  # double matters
+    assert np.any((b.steps > 1) & (b.terminated == 0))                   # so does n-step
+    m = projection_eq7(next_p[rows, best], b.reward, 0.9 ** b.steps, b.terminated, support)
+    per_sample = -(m * np.log(softmax(logits))).sum(axis=1)
+    assert b.weights.min() < 1.0
+    np.testing.assert_allclose(result["loss"], np.mean(b.weights * per_sample), rtol=1e-4)
+    leaves = agent.replay.sum_tree[b.indices] ** (1 / agent.replay.alpha)
+    np.testing.assert_allclose(leaves, per_sample + agent.replay.eps, rtol=1e-4)
 
 
 def test_rainbow_resume_continues_exactly(tmp_path):

@@ -56,7 +56,7 @@ def tiny_agent(name, hidden_layers=0, gamma=1.0, seed=0, **hparams):
     agent = minirl.make_agent(name, spaces, seed=seed, gamma=gamma, hidden_size=6,
                               hidden_layers=hidden_layers, **hparams)
     for module in agent.modules().values():
-        for p in module.params():
+        for p in module.parameters():
             p.data = p.data.astype(np.float64)
     return agent
 
@@ -98,7 +98,7 @@ def set_critic(agent, values):
 
 def flat_grad(module):
     return np.concatenate([np.zeros(p.data.size) if p.grad is None else p.grad.ravel()
-                           for p in module.params()])
+                           for p in module.parameters()])
 
 
 def episode_arrays(agent, states, actions, rewards, nexts):
@@ -136,7 +136,7 @@ def moments(estimates):
 
 def grad_J(agent, gamma):
     """Central differences of the exact J(theta), parameter by parameter."""
-    params = agent.pi.params()
+    params = agent.pi.parameters()
     grads = numerical_grad(lambda *_: expected_return(agent, gamma), *[p.data for p in params])
     return np.concatenate([g.ravel() for g in grads])
 
@@ -231,11 +231,11 @@ def test_actor_loss_puts_no_gradient_on_the_critic_and_back(name):
     losses = agent.losses(*episode_arrays(agent, states, actions, rewards, nexts))
     agent.pi.zero_grad(), agent.v.zero_grad()
     losses["policy"].backward()
-    assert all(p.grad is None for p in agent.v.params())
-    assert all(p.grad is not None for p in agent.pi.params())
+    assert all(p.grad is None for p in agent.v.parameters())
+    assert all(p.grad is not None for p in agent.pi.parameters())
     agent.pi.zero_grad()
     losses["value"].backward()
-    assert all(p.grad is None for p in agent.pi.params())
+    assert all(p.grad is None for p in agent.pi.parameters())
 
 
 def test_critic_target_puts_no_gradient_on_next_state_value():
@@ -285,7 +285,7 @@ def test_entropy_bonus_adds_minus_beta_grad_entropy_to_the_actor():
         pi = policy_table(with_bonus)[states]
         return -np.sum(pi * np.log(pi))
     assert grads[0][0] - grads[1][0] == pytest.approx(-beta * total_entropy(), rel=1e-12)
-    fd = numerical_grad(total_entropy, *[p.data for p in with_bonus.pi.params()])
+    fd = numerical_grad(total_entropy, *[p.data for p in with_bonus.pi.parameters()])
     np.testing.assert_allclose(grads[0][1] - grads[1][1],
                                -beta * np.concatenate([g.ravel() for g in fd]), atol=1e-8)
 
@@ -362,6 +362,61 @@ def test_actor_critic_update_bootstraps_on_truncation():
     set_critic(agent, np.array([0.0, 1.5, -0.5, 2.0, 4.0]))
     end = agent.update(1, 0, 2.0, 4, terminated=True, truncated=False)
     assert end["value_loss"] == pytest.approx((1.5 - 2.0) ** 2)
+
+
+def test_actor_critic_policy_loss_is_minus_delta_log_pi_by_hand():
+    """Through update(): L_pi = -delta log pi(a|s) with delta = r + gamma V(s') - V(s)
+    (the TD error, not the target alone), and delta = r - V(s) after termination."""
+    values = np.array([0.7, -1.0, -0.5, 2.0, 4.0])
+    for next_state, terminated, delta in ((2, False, 2.0 + 0.9 * -0.5 + 1.0),
+                                          (3, True, 2.0 + 1.0)):
+        agent = tiny_agent("actor-critic", gamma=0.9, seed=12)
+        set_critic(agent, values)
+        pi = policy_table(agent)
+        out = agent.update(1, 0, 2.0, next_state, terminated=terminated, truncated=False)
+        assert out["policy_loss"] == pytest.approx(-delta * np.log(pi[1, 0]), rel=1e-10)
+
+
+class FixedUniform:
+    """Stands in for the agent's generator: ``random`` returns the given u."""
+
+    def __init__(self, u):
+        self.u = float(u)
+
+    def random(self, size=None):
+        return self.u if size is None else np.full(size, self.u)
+
+
+@pytest.mark.parametrize("name", ["simple-pg", "actor-critic"])
+def test_act_samples_pi_by_inverting_its_cdf(name):
+    """a = the first action whose cumulative probability exceeds u: u just below
+    pi(0|s) gives action 0, u just above gives action 1; explore=False is the argmax."""
+    agent = tiny_agent(name, seed=3)
+    for p in agent.pi.parameters():  # a policy far from uniform
+        p.data = np.random.default_rng(4).normal(scale=1.5, size=p.shape)
+    pi = policy_table(agent)
+    for s in range(3):
+        for u, expected in ((0.98 * pi[s, 0], 0), (pi[s, 0] + 0.02 * pi[s, 1], 1)):
+            agent.rng = FixedUniform(u)
+            assert agent.act(s) == expected, (s, u, pi[s])
+        assert agent.act(s, explore=False) == int(np.argmax(pi[s]))
+    assert np.abs(pi[:3, 0] - 0.5).max() > 0.2
+
+
+def test_baseline_policy_loss_is_minus_advantage_log_pi_by_hand():
+    """Through update() at the episode's end: L_pi = -sum_t (G_t - V(s_t)) log pi(a_t|s_t)."""
+    agent = tiny_agent("reinforce-baseline", gamma=0.9, seed=13)
+    values = np.array([0.7, -1.0, -0.5, 2.0, 4.0])
+    set_critic(agent, values)
+    pi = policy_table(agent)
+    # s_0 = 0 --a=1, r=0.5--> s_1 = 2 --a=0, r=1.0--> 3 (terminal)
+    assert agent.update(0, 1, 0.5, 2, terminated=False, truncated=False) is None
+    out = agent.update(2, 0, 1.0, 3, terminated=True, truncated=False)
+    G = np.array([0.5 + 0.9 * 1.0, 1.0])
+    advantage_ = G - values[[0, 2]]
+    expected = -(advantage_[0] * np.log(pi[0, 1]) + advantage_[1] * np.log(pi[2, 0]))
+    assert out["policy_loss"] == pytest.approx(expected, rel=1e-10)
+    assert out["value_loss"] == pytest.approx(np.mean((values[[0, 2]] - G) ** 2), rel=1e-10)
 
 
 # --- construction, saving, resuming --------------------------------------------------------

@@ -3,7 +3,6 @@ import gymnasium as gym
 import numpy as np
 
 import minirl
-import minirl.functions as F
 from minirl.agents.qnet import QLearningAgent, q_learning_target
 from minirl.envs.gridworld import GridWorld
 from minirl.tabular.dp import value_iter
@@ -25,24 +24,65 @@ def test_q_learning_target_by_hand():
     np.testing.assert_allclose(y, [1.0 + 0.9 * 2.0, -1.0])  # terminal: no bootstrap
 
 
+def numpy_qnet(state, x):
+    """The book's QNet from its state_dict in float64: (pre-activation, hidden, Q)."""
+    pre = np.asarray(x, np.float64) @ state["l1.W"] + state["l1.b"]
+    h = np.maximum(pre, 0)
+    return pre, h, h @ state["l2.W"] + state["l2.b"]
+
+
+def numpy_sgd_step(state, s, a, r, s2, bootstrap, lr, gamma, n_states=12):
+    """One SGD step on (Q(s, a) - y)^2 with y = r + gamma max_a' Q(s', a') held constant
+    (or y = r), the gradient written out by hand."""
+    state = {k: v.astype(np.float64) for k, v in state.items()}
+    x, x2 = np.eye(n_states)[[s]], np.eye(n_states)[[s2]]
+    y = r + (gamma * numpy_qnet(state, x2)[2].max() if bootstrap else 0.0)
+    pre, h, q = numpy_qnet(state, x)
+    dq = np.zeros_like(q)
+    dq[0, a] = 2 * (q[0, a] - y)  # d/dQ (Q - y)^2, nothing through y
+    dh = dq @ state["l2.W"].T * (pre > 0)
+    grads = {"l2.W": h.T @ dq, "l2.b": dq.sum(axis=0), "l1.W": x.T @ dh, "l1.b": dh.sum(axis=0)}
+    return {k: state[k] - lr * grads[k] for k in state}
+
+
 def test_update_is_a_semi_gradient_step():
     """The target is a constant: the parameter change is -lr * d/dtheta (Q(s,a) - y)^2
-    with y frozen, even though s and s' go through the same network."""
+    with y frozen, even though s and s' go through the same network. A truncated step
+    still bootstraps; a terminated one does not."""
     env = GridWorld()
-    agent = QLearningAgent(env.observation_space, env.action_space, seed=0)
-    s, a, r, s2 = 8, 3, 0.0, 9
-    before = [p.data.copy() for p in agent.qnet.params()]
-    y = r + GAMMA * agent.q_values(s2).max()
-    q = agent.qnet(agent.encode(s)[None])[0, a]
-    loss = F.mean_squared_error(q, np.float32(y))
-    agent.qnet.zero_grad()
-    loss.backward()
-    expected = [b - 0.01 * p.grad for b, p in zip(before, agent.qnet.params())]
-    for p, b in zip(agent.qnet.params(), before):  # undo: update from the same weights
-        p.data = b.copy()
-    agent.update(s, a, r, s2, False, False)
-    for p, e in zip(agent.qnet.params(), expected):
-        np.testing.assert_allclose(p.data, e, rtol=1e-5, atol=1e-7)
+    for terminated, truncated in ((False, False), (False, True), (True, False)):
+        agent = QLearningAgent(env.observation_space, env.action_space, seed=0, lr=0.01,
+                               gamma=GAMMA, hidden_size=100)
+        rng = np.random.default_rng(1)
+        for p in agent.qnet.parameters():  # large weights: Q(s') far from 0
+            p.data = rng.standard_normal(p.shape).astype(np.float32)
+        s, a, r, s2 = 8, 3, 0.5, 9
+        expected = numpy_sgd_step(agent.qnet.state_dict(), s, a, r, s2,
+                                  bootstrap=not terminated, lr=0.01, gamma=GAMMA)
+        agent.update(s, a, r, s2, terminated, truncated)
+        after = agent.qnet.state_dict()
+        for k, e in expected.items():
+            np.testing.assert_allclose(after[k], e, rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+def test_epsilon_greedy_by_its_definition():
+    """With probability epsilon a uniform action, else argmax_a Q(s, a): replayed from a
+    twin of the agent's generator; explore=False is the argmax."""
+    env = GridWorld()
+    agent = QLearningAgent(env.observation_space, env.action_space, seed=3, epsilon=0.3)
+    explored = 0
+    for t in range(200):
+        s = t % 11
+        twin = np.random.default_rng()
+        twin.bit_generator.state = agent.rng.bit_generator.state
+        explore = twin.random() < 0.3
+        greedy = int(np.argmax(numpy_qnet(agent.qnet.state_dict(),
+                                          agent.encode(s)[None])[2][0]))
+        expected = int(twin.integers(4)) if explore else greedy
+        explored += explore
+        assert agent.act(s) == expected
+        assert agent.act(s, explore=False) == greedy
+    assert 30 < explored < 90
 
 
 def test_terminal_step_does_not_bootstrap():

@@ -44,6 +44,12 @@ ALGORITHMS = {
             "A3C: asynchronous workers updating one shared network"),
     "ddpg": ("minirl.agents.ddpg", "DDPGAgent", {}, "10",
              "DDPG: a deterministic actor and a Q critic for continuous actions"),
+    "ppo": ("minirl.agents.ppo", "PPOAgent", {}, "after the book",
+            "PPO: clipped surrogate, several epochs of minibatches per rollout"),
+    "td3": ("minirl.agents.td3", "TD3Agent", {}, "after the book",
+            "TD3: twin critics, clipped double-Q target, smoothing, delayed actor"),
+    "sac": ("minirl.agents.sac", "SACAgent", {}, "after the book",
+            "SAC: squashed Gaussian policy, soft twin-Q target, learned temperature"),
 }
 
 

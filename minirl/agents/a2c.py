@@ -275,7 +275,7 @@ class ActorCriticBase(Agent):
         self.n_actions = int(action_space.n)
         self.net = ActorCriticNet(self.encode.size, self.n_actions, self.hparams["hidden_size"],
                                   self.hparams["shared_layers"], rng=self.rng)
-        self.optimizer = make_optimizer(self.net.params(), self.hparams)
+        self.optimizer = make_optimizer(self.net.parameters(), self.hparams)
 
     def act(self, obs, explore=True):
         """One observation: a ~ pi(.|s), or argmax_a pi(a|s) when explore=False."""
@@ -353,7 +353,7 @@ class A2CAgent(ActorCriticBase):
         loss, stats = rollout_loss(self.net, *self.rollout.arrays(), self.hparams)
         self.net.zero_grad()
         loss.backward()
-        stats["grad_norm"] = optim.clip_grad_norm(self.net.params(),
+        stats["grad_norm"] = optim.clip_grad_norm(self.net.parameters(),
                                                   self.hparams["max_grad_norm"])
         self.optimizer.step()
         self.rollout.t = 0

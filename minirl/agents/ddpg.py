@@ -89,7 +89,7 @@ class frozen:
     """
 
     def __init__(self, module):
-        self.params = module.params()
+        self.params = module.parameters()
 
     def __enter__(self):
         for p in self.params:
@@ -171,7 +171,7 @@ class DDPGAgent(Agent):
         HParam("batch_size", 256, int, "[1, inf)", "minibatch size"),
         HParam("buffer_size", 200_000, int, "[1, inf)", "replay capacity"),
         HParam("tau", 0.005, float, "(0, 1]", "soft target update rate"),
-        HParam("learning_starts", 10_000, int, "[0, inf)",
+        HParam("learning_starts", 1000, int, "[0, inf)",  # 10k: no learning in a short run
                "random actions and no learning for this many steps"),
         HParam("noise", "gaussian", str, ("gaussian", "ou"),
                "exploration noise: Gaussian or Ornstein-Uhlenbeck"),
@@ -212,8 +212,8 @@ class DDPGAgent(Agent):
         optim.hard_update(self.critic_target, self.critic)
         # Each optimizer holds only its own network: the actor's step cannot move the
         # critic even though the actor's gradient passes through it.
-        self.actor_optimizer = optim.Adam(self.actor.params(), lr=h["actor_lr"])
-        self.critic_optimizer = optim.Adam(self.critic.params(), lr=h["critic_lr"])
+        self.actor_optimizer = optim.Adam(self.actor.parameters(), lr=h["actor_lr"])
+        self.critic_optimizer = optim.Adam(self.critic.parameters(), lr=h["critic_lr"])
 
         self.buffer = ReplayBuffer(h["buffer_size"], (obs_size,), (self.action_size,),
                                    action_dtype=np.float32, rng=self.rng)

@@ -45,12 +45,11 @@ import minirl.optimizers as optim
 from minirl.agents.base import Agent, HParam
 from minirl.agents.common import bootstrapped_target, strip_prefix
 from minirl.agents.hparams import SIZES
-from minirl.core import Function, no_grad
+from minirl.core import no_grad
 from minirl.replay import NStepBuffer, PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
 __all__ = ["QNet", "DQNAgent", "greedy_next_action", "td_target", "double_dqn_target",
-           "dueling_aggregate", "project_distribution", "categorical_cross_entropy", "td_loss",
-           "HuberElementwise", "huber_elementwise"]
+           "dueling_aggregate", "project_distribution", "categorical_cross_entropy", "td_loss"]
 
 
 # ---------------------------------------------------------------------------
@@ -162,30 +161,6 @@ def double_dqn_target(reward, next_q_online, next_q_target, terminated, gamma_n)
 # Losses
 # ---------------------------------------------------------------------------
 
-class HuberElementwise(Function):
-    """h(d) = d^2 / 2 if |d| <= delta else delta (|d| - delta / 2), per element.
-
-    ``F.huber_loss`` averages over the batch; prioritized replay needs each sample's
-    loss so it can weight it. dh/dd = clip(d, -delta, delta).
-    """
-
-    def __init__(self, delta):
-        self.delta = delta
-
-    def forward(self, d):
-        a = np.abs(d)
-        return np.where(a <= self.delta, 0.5 * d * d,
-                        self.delta * (a - 0.5 * self.delta)).astype(d.dtype, copy=False)
-
-    def backward(self, gy):
-        d = self.inputs[0].data
-        return gy * np.clip(d, -self.delta, self.delta).astype(d.dtype, copy=False)
-
-
-def huber_elementwise(d, delta=1.0):
-    return HuberElementwise(delta)(d)
-
-
 def td_loss(q, target, weights=None, kind="huber"):
     """L = mean_i w_i l(y_i - Q(s_i, a_i)), l the squared error or the Huber loss.
 
@@ -196,7 +171,7 @@ def td_loss(q, target, weights=None, kind="huber"):
     if weights is None:
         return F.mean_squared_error(q, target) if kind == "mse" else F.huber_loss(q, target)
     d = q - target
-    per_sample = d * d if kind == "mse" else huber_elementwise(d)
+    per_sample = d * d if kind == "mse" else F.huber(d)
     return F.mean(per_sample * weights)
 
 
@@ -295,8 +270,9 @@ class DQNAgent(Agent):
         HParam("per_eps", 1e-6, float, "(0, inf)", "added to |delta| so no priority is 0"),
         HParam("noisy_sigma", 0.5, float, "(0, inf)", "sigma_0 of the noisy layers"),
         HParam("n_atoms", 51, int, "[2, inf)", "atoms of the C51 support"),
-        HParam("v_min", -200.0, float, None, "lowest return of the C51 support"),
-        HParam("v_max", 200.0, float, None, "highest return of the C51 support"),
+        # +-1/(1 - gamma) at gamma 0.99: any return of rewards in [-1, 1] (docs/ch10-*)
+        HParam("v_min", -100.0, float, None, "lowest return of the C51 support"),
+        HParam("v_max", 100.0, float, None, "highest return of the C51 support"),
     )
     presets = {
         # The chapter's settings: 4-128-128-2, Adam 5e-4, gamma 0.98, fixed epsilon 0.1,
@@ -343,7 +319,7 @@ class DQNAgent(Agent):
         self.qnet = qnet()
         self.target_qnet = qnet()
         optim.hard_update(self.target_qnet, self.qnet)
-        self.optimizer = optim.Adam(self.qnet.params(), lr=h["lr"])
+        self.optimizer = optim.Adam(self.qnet.parameters(), lr=h["lr"])
 
         if self.prioritized:
             self.replay = PrioritizedReplayBuffer(h["buffer_size"], self.encode.shape,

@@ -141,7 +141,7 @@ class SimplePG(Agent):
         self.n_actions = int(action_space.n)
         self.pi = policy_net(self.encode.size, self.n_actions, h["hidden_size"],
                              h["hidden_layers"], rng=self.rng)
-        self.optimizer = optim.Adam(self.pi.params(), lr=h["lr"])
+        self.optimizer = optim.Adam(self.pi.parameters(), lr=h["lr"])
         self.memory_x, self.memory_actions, self.memory_rewards = [], [], []
 
     # -- acting -----------------------------------------------------------------------
@@ -258,7 +258,7 @@ class ReinforceBaseline(Reinforce):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
         self.v = value_net(self.encode.size, h["hidden_size"], h["hidden_layers"], rng=self.rng)
-        self.value_optimizer = optim.Adam(self.v.params(), lr=h["value_lr"])
+        self.value_optimizer = optim.Adam(self.v.parameters(), lr=h["value_lr"])
 
     def value(self, obs):
         """V(s) for one observation, as a float."""
