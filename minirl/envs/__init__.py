@@ -20,6 +20,9 @@ _register("minirl/Chain-v0", "minirl.envs.testing:ChainEnv")
 _register("minirl/ContinuousIdentity-v0", "minirl.envs.testing:ContinuousIdentityEnv")
 _register("minirl/InfiniteHorizon-v0", "minirl.envs.testing:InfiniteHorizonEnv",
           max_episode_steps=50)
+# The learning zoo: each task truncates by itself (see minirl.envs.testing).
+for _name in ("PermutedIdentity", "SparseChain", "ResetCorridor", "TargetTracking"):
+    _register(f"minirl/{_name}-v0", f"minirl.envs.testing:{_name}Env")
 
 
 def make_env(env, **kwargs):

@@ -1,0 +1,49 @@
+"""What every learning benchmark reports: the agent a user gets, on seeds no one tuned on.
+
+A run is summarised by three numbers, so that a policy which solved the task once and
+then collapsed is not reported as solved:
+
+* ``final``  -- the greedy return (mean of ``FINAL_EPISODES`` episodes on fresh seeds) of
+  the agent that training *ends* with: what ``minirl train`` leaves in checkpoint.npz;
+* ``best``   -- the best periodic greedy evaluation during training (best.npz);
+* ``solved`` -- the step of the first periodic evaluation that reached the bar.
+
+Seeds: ``EVAL_SEEDS`` were fixed before any setting was tuned and are never tuned on;
+the defaults were chosen on ``TUNE_SEEDS``. Benchmarks run the evaluation seeds unless
+told otherwise (``--seeds``).
+"""
+import numpy as np
+
+import minirl
+
+TUNE_SEEDS = (100, 101, 102, 103, 104)
+EVAL_SEEDS = (200, 201, 202, 203, 204, 205, 206, 207, 208, 209)
+FINAL_EPISODES = 20
+FINAL_SEED_OFFSET = 10_000  # the final evaluation's episodes: neither training's nor eval's
+
+
+def summarize(result, env_id, seed, bar):
+    """The final / best / first-solve figures of one ``minirl.train`` result."""
+    final, final_std = minirl.evaluate(result.agent, env_id, FINAL_EPISODES,
+                                       seed=FINAL_SEED_OFFSET + seed)
+    evaluations = result.evaluations
+    best = max(evaluations, key=lambda e: e[1]) if evaluations else (None, np.nan, np.nan)
+    solved = next((step for step, mean, _ in evaluations if mean >= bar), None)
+    return {"seed": seed, "final": final, "final_std": final_std, "best": best[1],
+            "best_step": best[0], "solved_step": solved, "held": final >= bar,
+            "curve": [(step, mean) for step, mean, _ in evaluations]}
+
+
+def seed_line(name, row):
+    solved = "never" if row["solved_step"] is None else f"{row['solved_step']}"
+    return (f"{name} seed {row['seed']}: final {row['final']:.2f} ± {row['final_std']:.2f}"
+            f" ({'holds' if row['held'] else 'below the bar'}); best {row['best']:.2f} at "
+            f"{row['best_step']}; first solved at {solved}")
+
+
+def summary_line(name, rows, bar):
+    finals = [r["final"] for r in rows]
+    held = sum(r["held"] for r in rows)
+    return (f"{name:<20} final >= {bar:g} on {held}/{len(rows)} seeds; finals "
+            + " ".join(f"{f:.1f}" for f in finals)
+            + f" (mean {np.mean(finals):.1f})")
