@@ -94,7 +94,7 @@ def test_constant_alpha_is_an_exponentially_weighted_average():
 
 
 @pytest.mark.parametrize("kind", ["bernoulli", "gaussian"])
-def test_epsilon_greedy_finds_the_best_arm(kind):
+def test_learns_the_best_arm(kind):
     values = [0.2, 0.5, 0.8, 0.3]
     agent = bandit.Agent(epsilon=0.1, action_size=4, seed=1)
     rewards, rates = bandit.run_bandit(agent, bandit.Bandit(kind=kind, values=values, seed=2),
@@ -103,6 +103,35 @@ def test_epsilon_greedy_finds_the_best_arm(kind):
     assert agent.ns[2] > 0.8 * 2000  # exploits: 1 - eps + eps/4 of the time, roughly
     assert agent.Qs[2] == pytest.approx(0.8, abs=0.1)
     assert rates == pytest.approx(np.cumsum(rewards) / np.arange(1, 2001))
+
+
+def twin(rng):
+    """A copy of a generator in its current state: it will draw what ``rng`` draws."""
+    copy = np.random.default_rng()
+    copy.bit_generator.state = rng.bit_generator.state
+    return copy
+
+
+def test_epsilon_greedy_action_by_its_definition():
+    """With probability epsilon a uniform arm, else argmax_a Q(a): replayed draw by draw
+    from a twin of the agent's generator."""
+    agent = bandit.Agent(epsilon=0.3, action_size=4, seed=5)
+    agent.Qs[:] = [0.1, -2.0, 0.7, 0.4]
+    explored = 0
+    for _ in range(300):
+        other = twin(agent.rng)
+        explore = other.random() < 0.3
+        expected = int(other.integers(4)) if explore else 2
+        explored += explore
+        assert agent.get_action() == expected
+    assert 60 < explored < 120
+
+
+def test_run_bandit_returns_the_running_average_reward():
+    agent = bandit.AlphaAgent(epsilon=0.5, alpha=0.3, action_size=3, seed=0)
+    rewards, rates = bandit.run_bandit(agent, bandit.Bandit(kind="gaussian", values=[0, 1, 2],
+                                                              seed=1), steps=50)
+    np.testing.assert_allclose(rates, [rewards[:n].mean() for n in range(1, 51)], rtol=1e-12)
 
 
 def test_stationary_bandit_keeps_its_values_and_nonstationary_drifts():
@@ -115,7 +144,7 @@ def test_stationary_bandit_keeps_its_values_and_nonstationary_drifts():
     assert np.all(nonstat.rates != before_non)
 
 
-def test_constant_alpha_beats_sample_average_on_nonstationary_bandit():
+def test_learns_a_drifting_bandit_better_with_constant_alpha():
     runs, steps = 50, 1000
     late_reward = {"sample average": [], "alpha": []}
     for run in range(runs):
@@ -186,6 +215,21 @@ def test_policy_iteration_and_value_iteration_agree():
     # and the optimal policy's values are the optimum: evaluate it exactly
     exact = exact_policy_values(env, pi_pi, GAMMA)
     np.testing.assert_allclose(as_grid(env, exact), BOOK_OPTIMAL_V, atol=1e-3)
+
+
+def test_policy_iteration_solves_a_grid_with_rewards_worth_circling_for():
+    """Positive rewards off the goal make values large and slow to converge: policy
+    iteration must evaluate each policy to the threshold it was given, so that its V is
+    V* (value iteration's) and the exact value of the policy it returns."""
+    rewards = np.random.default_rng(3).normal(size=(4, 5)).round(1)
+    env = GridWorld(reward_map=rewards, goal_state=(0, 4), wall_states=(), start_state=(3, 0))
+    pi, V = dp.policy_iter(env, GAMMA, threshold=1e-10)
+    _, V_star = dp.value_iter(env, GAMMA, threshold=1e-12)
+    exact = exact_policy_values(env, pi, GAMMA)
+    assert max(V_star.values()) > 2.0  # the circling is worth something
+    for s in env.states():
+        assert V[s] == pytest.approx(V_star[s], abs=1e-7)
+        assert V[s] == pytest.approx(exact[s], abs=1e-7)
 
 
 def test_greedy_policy_is_deterministic_and_breaks_ties_to_the_first_action():
@@ -275,6 +319,136 @@ def test_sarsa_off_policy_target_is_weighted_by_rho():
     assert agent.Q[0, 0] == pytest.approx(1.0)
 
 
+# The same updates with alpha != 1 and Q != 0, so that Q <- alpha y, Q <- Q + alpha y and
+# Q <- Q + (1 - alpha)(y - Q) all differ from Q <- Q + alpha (y - Q).
+ALPHA = 0.3
+
+
+@pytest.mark.parametrize("terminated, target", [(False, 1.0 + GAMMA * 5.0), (True, 1.0)])
+def test_td0_update_by_hand_alpha_and_v_nonzero(terminated, target):
+    agent = td.TdAgent(2, 4, gamma=GAMMA, alpha=ALPHA, seed=0)
+    agent.V[:] = [2.0, 5.0]
+    agent.eval(0, 1.0, 1, terminated)
+    # V(S) <- V(S) + alpha (R + gamma V(S') - V(S)): 2 + 0.3 (5.5 - 2) = 3.05, or
+    # 2 + 0.3 (1 - 2) = 1.7 after termination
+    assert agent.V[0] == pytest.approx(2.0 + ALPHA * (target - 2.0))
+    assert agent.V[0] == pytest.approx(1.7 if terminated else 3.05)
+    assert agent.V[1] == 5.0
+
+
+@pytest.mark.parametrize("terminated", [False, True])
+def test_sarsa_and_q_learning_updates_by_hand_alpha_and_q_nonzero(terminated):
+    sarsa = td.SarsaAgent(2, 3, gamma=GAMMA, alpha=ALPHA, epsilon=0.2, seed=0)
+    q_learning = td.QLearningAgent(2, 3, gamma=GAMMA, alpha=ALPHA, epsilon=0.2, seed=0)
+    for agent in (sarsa, q_learning):
+        agent.Q[:] = [[2.0, -1.0, 0.5], [1.0, 4.0, 2.0]]
+    sarsa.update(0, 0, 1.0, 1, 2, terminated)
+    q_learning.update(0, 0, 1.0, 1, terminated)
+    # SARSA: 2 + 0.3 (1 + 0.9 Q(S', A'=2) - 2) = 2.24; Q-learning: 2 + 0.3 (1 + 0.9 * 4 - 2)
+    # = 2.78; after termination both 2 + 0.3 (1 - 2) = 1.7.
+    assert sarsa.Q[0, 0] == pytest.approx(1.7 if terminated else 2.24)
+    assert q_learning.Q[0, 0] == pytest.approx(1.7 if terminated else 2.78)
+    # epsilon-greedy in the updated row [Q(S, 0), -1, 0.5]: action 0 is still the best
+    expected_pi = np.full(3, 0.2 / 3)
+    expected_pi[0] += 0.8
+    assert sarsa.pi[0] == pytest.approx(expected_pi)
+    assert q_learning.b[0] == pytest.approx(expected_pi)
+    assert q_learning.pi[0] == pytest.approx([1.0, 0.0, 0.0])
+
+
+def test_sarsa_off_policy_update_by_hand_alpha_and_q_nonzero():
+    agent = td.SarsaOffPolicyAgent(2, 2, gamma=GAMMA, alpha=ALPHA, seed=0)
+    agent.Q[:] = [[0.5, 2.0], [3.0, 1.0]]
+    agent.pi[1], agent.b[1] = [0.8, 0.2], [0.4, 0.6]
+    agent.update(0, 1, 1.0, 1, 0, terminated=False)
+    # rho = 0.8 / 0.4 = 2; target = 2 (1 + 0.9 * 3) = 7.4; 2 + 0.3 (7.4 - 2) = 3.62
+    assert agent.Q[0, 1] == pytest.approx(3.62)
+    assert agent.pi[0] == pytest.approx([0.0, 1.0])
+    assert agent.b[0] == pytest.approx([0.05, 0.95])
+
+
+def test_mc_control_update_by_hand_alpha_and_q_nonzero():
+    agent = mc.McControlAgent(3, 2, gamma=GAMMA, epsilon=0.2, alpha=ALPHA, seed=0)
+    agent.Q[:] = [[0.0, -1.0], [0.5, 3.0], [1.0, 1.0]]
+    agent.add(0, 1, 1.0)
+    agent.add(1, 0, 2.0)
+    agent.update(final_state=2, terminated=True)
+    # G_1 = 2: 0.5 + 0.3 (2 - 0.5) = 0.95; G_0 = 1 + 0.9 * 2 = 2.8: -1 + 0.3 (2.8 + 1) = 0.14
+    assert agent.Q[1, 0] == pytest.approx(0.95)
+    assert agent.Q[0, 1] == pytest.approx(0.14)
+    assert agent.pi[0] == pytest.approx([0.1, 0.9])  # 0.14 > 0: epsilon-greedy on action 1
+    assert agent.pi[1] == pytest.approx([0.1, 0.9])  # 3.0 > 0.95
+
+
+def test_mc_control_bootstraps_a_truncated_episode_with_v_pi():
+    agent = mc.McControlAgent(2, 2, gamma=GAMMA, epsilon=0.2, alpha=ALPHA, seed=0)
+    agent.Q[1] = [4.0, -2.0]
+    agent.pi[1] = [0.25, 0.75]
+    agent.add(0, 0, 1.0)
+    agent.update(final_state=1, terminated=False)
+    # G = 1 + 0.9 V_pi(s_T), V_pi = 0.25 * 4 - 0.75 * 2 = -0.5: G = 0.55; Q = 0.3 * 0.55
+    assert agent.Q[0, 0] == pytest.approx(ALPHA * 0.55)
+
+
+def test_mc_off_policy_update_by_hand_alpha_and_q_nonzero():
+    agent = mc.McOffPolicyAgent(3, 2, gamma=GAMMA, alpha=0.5, seed=0)
+    agent.Q[:] = [[1.0, -2.0], [0.0, 4.0], [6.0, 0.0]]
+    agent.pi[:] = [[0.9, 0.1], [0.3, 0.7], [0.5, 0.5]]
+    agent.b[:] = [[0.2, 0.8], [0.6, 0.4], [0.25, 0.75]]
+    for step in [(0, 1, 1.0), (1, 1, 2.0), (2, 0, 3.0)]:
+        agent.add(*step)
+    agent.update(final_state=0, terminated=True)
+    # G_2 = 3: 6 + 0.5 (3 - 6) = 4.5. rho_2 = 0.5 / 0.25 = 2: G_1 = 2 + 0.9 * 2 * 3 = 7.4,
+    # 4 + 0.5 (7.4 - 4) = 5.7. rho_1 = 0.7 / 0.4: G_0 = 1 + 0.9 * 1.75 * 7.4 = 12.655,
+    # -2 + 0.5 (12.655 + 2) = 5.3275.
+    assert agent.Q[2, 0] == pytest.approx(4.5)
+    assert agent.Q[1, 1] == pytest.approx(5.7)
+    assert agent.Q[0, 1] == pytest.approx(5.3275)
+    # pi greedy and b epsilon-greedy on the new Q, after the backward pass
+    assert agent.pi[0] == pytest.approx([0.0, 1.0]) and agent.pi[2] == pytest.approx([1.0, 0.0])
+    assert agent.b[1] == pytest.approx([0.05, 0.95])
+
+
+def test_mc_off_policy_bootstraps_a_truncated_episode_with_v_pi():
+    agent = mc.McOffPolicyAgent(2, 2, gamma=GAMMA, alpha=0.5, seed=0)
+    agent.Q[1] = [4.0, -2.0]
+    agent.pi[1], agent.b[1] = [1.0, 0.0], [0.5, 0.5]
+    agent.add(0, 0, 1.0)
+    agent.update(final_state=1, terminated=False)
+    # G = 1 + 0.9 * V_pi(s_T) = 1 + 0.9 * 4 = 4.6 (b's value would be 1 + 0.9 * 1)
+    assert agent.Q[0, 0] == pytest.approx(0.5 * 4.6)
+
+
+class Recorder:
+    """An agent that always takes action 1 and records its update calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def get_action(self, state):
+        return 1
+
+    def update(self, *args):
+        self.calls.append(args)
+
+
+def test_sarsa_loop_passes_a_next_action_after_truncation_and_none_after_termination():
+    truncating = gym.make("minirl/GridWorld-v0", max_episode_steps=3)
+    agent = Recorder()
+    td.run_sarsa(truncating, agent, episodes=1, seed=0)
+    assert len(agent.calls) == 3
+    *_, next_action, terminated = agent.calls[-1]
+    assert next_action == 1 and not terminated  # cut by the time limit: A' still needed
+    terminating = gym.make("minirl/GridWorld-v0")  # from (2, 0): up, up, right x3
+    agent = Recorder()
+    path = iter([0, 0, 3, 3, 3])
+    agent.get_action = lambda state: next(path)
+    td.run_sarsa(terminating, agent, episodes=1, seed=0)
+    assert len(agent.calls) == 5
+    *_, next_action, terminated = agent.calls[-1]
+    assert terminated and next_action is None
+
+
 def test_tabular_agents_need_a_discrete_observation():
     with pytest.raises(ValueError, match="Discrete"):
         mc.table_sizes(GridWorld(one_hot=True))
@@ -283,7 +457,7 @@ def test_tabular_agents_need_a_discrete_observation():
 
 # ----- chapters 5 and 6: learning on GridWorld -------------------------------------------
 
-def test_td0_evaluation_approximates_dp():
+def test_learns_td0_values_near_dp():
     """TD(0), alpha 0.01, 1000 episodes: within 0.08 on average and 0.3 at worst of
     the exact values (constant-alpha noise is about 0.04 per state)."""
     env = gym.make("minirl/GridWorld-v0")
@@ -294,7 +468,7 @@ def test_td0_evaluation_approximates_dp():
     assert errors.mean() < 0.08 and errors.max() < 0.3
 
 
-def test_mc_evaluation_approximates_dp():
+def test_learns_mc_values_near_dp():
     """MC sample averages, 1000 episodes: within 0.06 on average and 0.2 at worst."""
     env = gym.make("minirl/GridWorld-v0")
     agent = mc.McAgent(*mc.table_sizes(env), gamma=GAMMA, seed=0)
@@ -315,7 +489,7 @@ CONTROL = {
 
 
 @pytest.mark.parametrize("name", CONTROL)
-def test_control_finds_the_optimal_greedy_policy(name):
+def test_learns_the_optimal_greedy_policy(name):
     make_agent, run, episodes, hparams = CONTROL[name]
     env = gym.make("minirl/GridWorld-v0", start_state=None)
     agent = make_agent(*mc.table_sizes(env), gamma=GAMMA, seed=0, **hparams)
@@ -326,7 +500,7 @@ def test_control_finds_the_optimal_greedy_policy(name):
     assert learned == unique
 
 
-def test_q_learning_values_approach_q_star():
+def test_learns_q_star_by_q_learning():
     env = gym.make("minirl/GridWorld-v0", start_state=None)
     agent = td.QLearningAgent(*mc.table_sizes(env), gamma=GAMMA, epsilon=0.5, seed=0)
     td.run_q_learning(env, agent, 2000, seed=0)

@@ -1,0 +1,1119 @@
+"""Mutation testing: does every formula have a test that fails when it is wrong?
+
+Each entry of ``CATALOGUE`` is one plausible one-line bug -- a dropped
+``(1 - terminated)``, the wrong network in a target, an off-by-one, a missing
+normalisation, a wrong sign or axis, a skipped bias correction. For each one the
+script copies ``minirl/`` and ``tests/`` (and ``setup.cfg``) into a temporary
+directory, applies the bug there, and runs the test files that cover that formula:
+
+    python -m pytest -x -q -p no:cacheprovider -k "not learns" FILES
+
+with ``PYTHONPATH`` pointing at the copy. A failing run *kills* the mutant; a passing
+run means the suite let the bug through (a *survivor*). The repository itself is
+never written to.
+
+Seeded learning tests (named ``test_learns_*``) are deselected: a bug must be caught
+by an exact test, not by a threshold that a lucky seed can pass.
+
+An entry whose original snippet is no longer in the file (the source was refactored)
+is reported as *stale*: update the snippet. An entry marked ``equivalent`` is a
+mutant that cannot change any result; it is listed with its reason and not run.
+
+    python benchmarks/mutants.py                 # the whole catalogue, 2 at a time
+    python benchmarks/mutants.py --only dqn -j 1  # entries whose file/text match 'dqn'
+    python benchmarks/mutants.py --check          # only check that every snippet applies
+    python benchmarks/mutants.py --list           # print the catalogue
+
+See docs/testing.md for how to add an entry.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+DESELECT = "not learns"  # seeded learning tests do not count as catching a bug
+
+
+class Mutant(NamedTuple):
+    file: str             # path under the repository root
+    original: str         # exact snippet, must occur once in the file
+    mutant: str           # what replaces it
+    tests: tuple          # covering test files (or node ids)
+    why: str              # the bug, in a few words
+    equivalent: str = ""  # non-empty: cannot change behaviour, with the reason
+
+
+T_TAB = ("tests/test_tabular.py",)
+T_GRID = ("tests/test_tabular.py", "tests/test_gridworld.py")
+T_QNET = ("tests/test_qnet.py",)
+T_DQN = ("tests/test_dqn.py", "tests/test_dqn_variants.py")
+T_VAR = ("tests/test_dqn_variants.py", "tests/test_dqn.py")
+T_NOISY = ("tests/test_noisy_exact.py", "tests/test_dqn_variants.py")
+T_REPLAY = ("tests/test_replay.py", "tests/test_dqn.py")
+T_NSTEP = ("tests/test_replay.py", "tests/test_dqn_variants.py")
+T_PG = ("tests/test_policy_gradient.py",)
+T_A2C = ("tests/test_a2c.py",)
+T_A3C = ("tests/test_a3c_exact.py", "tests/test_a3c.py")
+T_DDPG = ("tests/test_ddpg.py",)
+T_COMMON = ("tests/test_policy_gradient.py", "tests/test_a2c.py", "tests/test_qnet.py",
+            "tests/test_dqn.py", "tests/test_ddpg.py")
+T_FUN = ("tests/test_engine_exact.py", "tests/test_functions.py", "tests/test_core.py")
+T_CORE = ("tests/test_engine_exact.py", "tests/test_core.py", "tests/test_functions.py")
+T_LAYERS = ("tests/test_layers_exact.py", "tests/test_layers_optimizers.py")
+T_OPTIM = ("tests/test_optimizers_exact.py", "tests/test_layers_optimizers.py",
+           "tests/test_ddpg.py")
+
+BANDIT, DP, MC, TD = (f"minirl/tabular/{m}.py" for m in ("bandit", "dp", "mc", "td"))
+QNET, DQN, PG = "minirl/agents/qnet.py", "minirl/agents/dqn.py", "minirl/agents/policy_gradient.py"
+A2C, A3C, DDPG = "minirl/agents/a2c.py", "minirl/agents/a3c.py", "minirl/agents/ddpg.py"
+REPLAY, LAYERS, OPTIM = "minirl/replay.py", "minirl/layers.py", "minirl/optimizers.py"
+FUNCS, CORE = "minirl/functions.py", "minirl/core.py"
+COMMON = "minirl/agents/common.py"
+
+CATALOGUE = [
+    # --- chapter 1: bandits -------------------------------------------------------------
+    Mutant(BANDIT, "self.Qs[action] += (reward - self.Qs[action]) / self.ns[action]",
+           "self.Qs[action] += (reward - self.Qs[action]) / (self.ns[action] + 1)", T_TAB,
+           "incremental mean divides by n + 1"),
+    Mutant(BANDIT, "self.Qs[action] += (reward - self.Qs[action]) / self.ns[action]",
+           "self.Qs[action] += reward / self.ns[action]", T_TAB,
+           "incremental mean without - Q_{n-1}"),
+    Mutant(BANDIT, "self.Qs[action] += (reward - self.Qs[action]) * self.alpha",
+           "self.Qs[action] += (reward - self.Qs[action]) * (1 - self.alpha)", T_TAB,
+           "constant step size 1 - alpha"),
+    Mutant(BANDIT, "self.Qs[action] += (reward - self.Qs[action]) * self.alpha",
+           "self.Qs[action] = reward * self.alpha", T_TAB, "constant step Q = alpha R"),
+    Mutant(BANDIT, "self.Qs[action] += (reward - self.Qs[action]) * self.alpha",
+           "self.Qs[action] += (reward - self.Qs[action]) / self.ns[action]", T_TAB,
+           "AlphaAgent falls back to the sample average"),
+    Mutant(BANDIT, "if self.rng.random() < self.epsilon:", "if self.rng.random() > self.epsilon:",
+           T_TAB, "explores with probability 1 - epsilon"),
+    Mutant(BANDIT, "return int(np.argmax(self.Qs))  # exploit", "return int(np.argmin(self.Qs))",
+           T_TAB, "exploits the worst arm"),
+    Mutant(BANDIT, "rates = np.cumsum(rewards) / np.arange(1, steps + 1)",
+           "rates = np.cumsum(rewards) / steps", T_TAB, "running average over all steps"),
+    # --- chapter 4: dynamic programming ---------------------------------------------------
+    Mutant(DP, "new_v += action_prob * (r + gamma * V[next_state])",
+           "new_v += (r + gamma * V[next_state])", T_TAB,
+           "policy evaluation ignores pi(a|s)"),
+    Mutant(DP, "new_v += action_prob * (r + gamma * V[next_state])",
+           "new_v += action_prob * (r + V[next_state])", T_TAB, "policy evaluation without gamma"),
+    Mutant(DP, "new_v += action_prob * (r + gamma * V[next_state])",
+           "new_v += action_prob * r + gamma * V[next_state]", T_TAB,
+           "policy evaluation: pi(a|s) on the reward only"),
+    Mutant(DP, "new_v += action_prob * (r + gamma * V[next_state])\n"
+               "        delta = max(delta, abs(new_v - V[state]))",
+           "new_v += action_prob * (r + gamma * V[next_state])\n"
+           "        delta = max(delta, new_v - V[state])", T_TAB,
+           "policy evaluation stops on a signed change"),
+    Mutant(DP, "values[action] = env.reward(state, action, next_state) + gamma * V[next_state]",
+           "values[action] = env.reward(state, action, next_state) + gamma * V[state]", T_TAB,
+           "q(s, a) bootstraps from V(s), not V(s')"),
+    Mutant(DP, "values[action] = env.reward(state, action, next_state) + gamma * V[next_state]",
+           "values[action] = env.reward(state, action, next_state) + V[next_state]", T_TAB,
+           "q(s, a) without gamma"),
+    Mutant(DP, "return max(d, key=d.get)", "return min(d, key=d.get)", T_TAB,
+           "greedy policy takes the worst action"),
+    Mutant(DP, "new_v = max(action_values(V, env, state, gamma).values())",
+           "new_v = min(action_values(V, env, state, gamma).values())", T_TAB,
+           "value iteration with min"),
+    Mutant(DP, "new_v = max(action_values(V, env, state, gamma).values())",
+           "new_v = sum(action_values(V, env, state, gamma).values()) / len(env.actions())",
+           T_TAB, "value iteration averages (evaluates the random policy)"),
+    Mutant(DP, "V = policy_eval(pi, V, env, gamma, threshold)  # start from the last V",
+           "V = policy_eval(pi, V, env, gamma, 1.0)  # start from the last V", T_TAB,
+           "policy iteration evaluates with a loose threshold"),
+    # --- chapter 5: Monte Carlo -------------------------------------------------------------
+    Mutant(MC, "probs = np.full(action_size, epsilon / action_size)",
+           "probs = np.full(action_size, epsilon / (action_size - 1))", T_TAB,
+           "epsilon-greedy spreads epsilon over |A| - 1"),
+    Mutant(MC, "probs[np.argmax(qs)] += 1.0 - epsilon", "probs[np.argmax(qs)] = 1.0 - epsilon",
+           T_TAB, "greedy action loses its epsilon / |A|"),
+    Mutant(MC, "probs[np.argmax(qs)] += 1.0 - epsilon", "probs[np.argmin(qs)] += 1.0 - epsilon",
+           T_TAB, "epsilon-greedy on the worst action"),
+    Mutant(MC, "G = reward + self.gamma * G  # G_t = R_t + gamma G_{t+1}, built backwards",
+           "G = reward + G", T_TAB, "MC return without gamma"),
+    Mutant(MC, "G = reward + self.gamma * G  # G_t = R_t + gamma G_{t+1}, built backwards",
+           "G = self.gamma * (reward + G)", T_TAB, "MC return discounts R_t too"),
+    Mutant(MC, "self.V[state] += (G - self.V[state]) / self.cnts[state]",
+           "self.V[state] += (G - self.V[state]) / (self.cnts[state] + 1)", T_TAB,
+           "MC sample average divides by n + 1"),
+    Mutant(MC, "G = 0.0 if terminated else self.V[final_state]  # bootstrap only on truncation",
+           "G = 0.0", T_TAB, "MC evaluation never bootstraps on truncation"),
+    Mutant(MC, "G = 0.0 if terminated else self.V[final_state]  # bootstrap only on truncation",
+           "G = self.V[final_state]", T_TAB, "MC evaluation bootstraps after termination"),
+    Mutant(MC, "            G = reward + self.gamma * G\n"
+               "            self.Q[state, action] += (G - self.Q[state, action]) * self.alpha\n"
+               "            self.pi[state] = greedy_probs(self.Q[state], self.epsilon)",
+           "            G = reward + self.gamma * G\n"
+           "            self.Q[state, action] += G * self.alpha\n"
+           "            self.pi[state] = greedy_probs(self.Q[state], self.epsilon)", T_TAB,
+           "MC control: Q += alpha G"),
+    Mutant(MC, "            G = reward + self.gamma * G\n"
+               "            self.Q[state, action] += (G - self.Q[state, action]) * self.alpha\n"
+               "            self.pi[state] = greedy_probs(self.Q[state], self.epsilon)",
+           "            G = reward + self.gamma * G\n"
+           "            self.Q[state, action] += (G - self.Q[state, action]) * self.alpha\n"
+           "            self.pi[state] = greedy_probs(self.Q[state], 0.0)", T_TAB,
+           "MC control: on-policy pi made fully greedy"),
+    Mutant(MC, "G = 0.0 if terminated else self.pi[final_state] @ self.Q[final_state]\n"
+               "        for state",
+           "G = 0.0 if terminated else self.Q[final_state].mean()\n        for state", T_TAB,
+           "MC control bootstraps with the uniform average of Q"),
+    Mutant(MC, "G = reward + self.gamma * rho * G", "G = rho * (reward + self.gamma * G)", T_TAB,
+           "off-policy MC: ratio also weighs R_t"),
+    Mutant(MC, "G = reward + self.gamma * rho * G", "G = reward + self.gamma * G", T_TAB,
+           "off-policy MC without importance sampling"),
+    Mutant(MC, "rho = self.pi[state, action] / self.b[state, action]  # weighs the step before",
+           "rho *= self.pi[state, action] / self.b[state, action]", T_TAB,
+           "off-policy MC accumulates rho (each ratio applied again)"),
+    Mutant(MC, "rho = self.pi[state, action] / self.b[state, action]  # weighs the step before",
+           "rho = self.b[state, action] / self.pi[state, action]", T_TAB,
+           "off-policy MC: ratio b / pi"),
+    Mutant(MC, "G = 0.0 if terminated else self.pi[final_state] @ self.Q[final_state]\n"
+               "        rho = 1.0",
+           "G = 0.0 if terminated else self.b[final_state] @ self.Q[final_state]\n"
+           "        rho = 1.0", T_TAB, "off-policy MC bootstraps with b's value"),
+    # --- chapter 6: TD --------------------------------------------------------------------
+    Mutant(TD, "self.V[state] += (target - self.V[state]) * self.alpha",
+           "self.V[state] += target * self.alpha", T_TAB, "TD(0): V += alpha y"),
+    Mutant(TD, "self.V[state] += (target - self.V[state]) * self.alpha",
+           "self.V[state] = target * self.alpha", T_TAB, "TD(0): V = alpha y"),
+    Mutant(TD, "next_V = 0.0 if terminated else self.V[next_state]",
+           "next_V = self.V[next_state]", T_TAB, "TD(0) bootstraps after termination"),
+    Mutant(TD, "target = reward + self.gamma * next_V", "target = reward + next_V", T_TAB,
+           "TD(0) without gamma"),
+    Mutant(TD, "next_q = 0.0 if terminated else self.Q[next_state, next_action]",
+           "next_q = 0.0 if terminated else self.Q[next_state].max()", T_TAB,
+           "SARSA bootstraps from max (Q-learning)"),
+    Mutant(TD, "target = reward + self.gamma * next_q\n"
+               "        self.Q[state, action] += (target - self.Q[state, action]) * self.alpha",
+           "target = reward + self.gamma * next_q\n"
+           "        self.Q[state, action] = target * self.alpha", T_TAB, "SARSA: Q = alpha y"),
+    Mutant(TD, "target = reward + self.gamma * next_q\n"
+               "        self.Q[state, action] += (target - self.Q[state, action]) * self.alpha",
+           "target = reward + self.gamma * next_q\n"
+           "        self.Q[state, action] += target * self.alpha", T_TAB, "SARSA: Q += alpha y"),
+    Mutant(TD, "self.pi[state] = greedy_probs(self.Q[state], self.epsilon)",
+           "self.pi[state] = greedy_probs(self.Q[state], 0.0)", T_TAB,
+           "SARSA's policy made fully greedy"),
+    Mutant(TD, "rho = self.pi[next_state, next_action] / self.b[next_state, next_action]",
+           "rho = self.b[next_state, next_action] / self.pi[next_state, next_action]", T_TAB,
+           "off-policy SARSA: ratio b / pi"),
+    Mutant(TD, "target = rho * (reward + self.gamma * next_q)",
+           "target = reward + self.gamma * rho * next_q", T_TAB,
+           "off-policy SARSA: rho on the bootstrap only"),
+    Mutant(TD, "target = rho * (reward + self.gamma * next_q)",
+           "target = reward + self.gamma * next_q", T_TAB, "off-policy SARSA without rho"),
+    Mutant(TD, "next_q_max = 0.0 if terminated else self.Q[next_state].max()",
+           "next_q_max = 0.0 if terminated else self.Q[next_state].mean()", T_TAB,
+           "Q-learning bootstraps from the mean (expected SARSA, uniform)"),
+    Mutant(TD, "next_q_max = 0.0 if terminated else self.Q[next_state].max()",
+           "next_q_max = self.Q[next_state].max()", T_TAB,
+           "Q-learning bootstraps after termination"),
+    Mutant(TD, "target = reward + self.gamma * next_q_max\n"
+               "        self.Q[state, action] += (target - self.Q[state, action]) * self.alpha",
+           "target = reward + self.gamma * next_q_max\n"
+           "        self.Q[state, action] = target * self.alpha", T_TAB, "Q-learning: Q = alpha y"),
+    Mutant(TD, "target = reward + self.gamma * next_q_max\n"
+               "        self.Q[state, action] += (target - self.Q[state, action]) * self.alpha",
+           "target = reward + self.gamma * next_q_max\n"
+           "        self.Q[state, action] += target * self.alpha", T_TAB,
+           "Q-learning: Q += alpha y"),
+    Mutant(TD, "target = reward + self.gamma * next_q_max\n"
+               "        self.Q[state, action] += (target - self.Q[state, action]) * self.alpha",
+           "target = reward + self.gamma * next_q_max\n"
+           "        self.Q[state, action] += (target - self.Q[state, action]) * (1 - self.alpha)",
+           T_TAB, "Q-learning step size 1 - alpha"),
+    Mutant(TD, "next_action = None if terminated else agent.get_action(next_state)",
+           "next_action = None if terminated or truncated else agent.get_action(next_state)",
+           T_TAB, "SARSA loop drops A' after truncation (then cannot bootstrap)"),
+    # --- chapter 7: Q-learning with a network ------------------------------------------------
+    Mutant(QNET, "return bootstrapped_target(reward, next_q.max(axis=-1), terminated, gamma)",
+           "return bootstrapped_target(reward, next_q.max(axis=-1), 0.0, gamma)", T_QNET,
+           "qnet target without (1 - terminated)"),
+    Mutant(QNET, "return bootstrapped_target(reward, next_q.max(axis=-1), terminated, gamma)",
+           "return bootstrapped_target(reward, next_q.mean(axis=-1), terminated, gamma)", T_QNET,
+           "qnet target with mean, not max"),
+    Mutant(QNET, "return bootstrapped_target(reward, next_q.max(axis=-1), terminated, gamma)",
+           "return bootstrapped_target(reward, next_q.max(axis=-1), terminated, 1.0)", T_QNET,
+           "qnet target without gamma"),
+    Mutant(QNET, "next_q = self.q_values(next_obs)", "next_q = self.q_values(obs)", T_QNET,
+           "qnet bootstraps from Q(s, .)"),
+    Mutant(QNET, "float(terminated), self.gamma)", "float(terminated or truncated), self.gamma)",
+           T_QNET, "qnet: done = terminated or truncated"),
+    Mutant(QNET, "q = self.qnet(self.encode(obs)[None])[0, action]",
+           "q = self.qnet(self.encode(next_obs)[None])[0, action]", T_QNET,
+           "qnet regresses Q(s', a)"),
+    Mutant(QNET, "if explore and self.rng.random() < self.epsilon:",
+           "if explore and self.rng.random() > self.epsilon:", T_QNET,
+           "qnet explores with probability 1 - epsilon"),
+    # --- chapter 8: DQN -------------------------------------------------------------------
+    Mutant(DQN, "return bootstrapped_target(reward, next_value, terminated, gamma_n)",
+           "return bootstrapped_target(reward, next_value, 0.0, gamma_n)", T_DQN,
+           "DQN target without (1 - terminated)"),
+    Mutant(DQN, "next_value = next_q_target[np.arange(len(best)), best]",
+           "next_value = next_q_target.mean(axis=1)", T_DQN, "DQN target with the mean"),
+    Mutant(DQN, "return bootstrapped_target(reward, next_value, terminated, gamma_n)",
+           "return bootstrapped_target(reward, next_value, 1.0 - terminated, gamma_n)", T_DQN,
+           "DQN target bootstraps only on termination"),
+    Mutant(DQN, "next_out = self.target_qnet(batch.next_obs).data",
+           "next_out = self.qnet(batch.next_obs).data", T_DQN,
+           "DQN target from the online network"),
+    Mutant(DQN, "out_a = self.qnet(batch.obs)[self.rows, batch.action]",
+           "out_a = self.qnet(batch.next_obs)[self.rows, batch.action]", T_DQN,
+           "DQN regresses Q(s', a)"),
+    Mutant(DQN, "optim.hard_update(self.target_qnet, self.qnet)\n\n    def learn",
+           "optim.hard_update(self.qnet, self.target_qnet)\n\n    def learn", T_DQN,
+           "target sync copies the wrong way"),
+    Mutant(DQN, "if h[\"target_update_interval\"] and self.steps % h[\"target_update_interval\"] == 0:",
+           "if h[\"target_update_interval\"] and (self.steps + 1) % h[\"target_update_interval\"] == 0:",
+           T_DQN, "target sync one step early"),
+    Mutant(DQN, "if (self.steps >= h[\"learning_starts\"] and",
+           "if (self.steps > h[\"learning_starts\"] and", T_DQN, "learning starts one step late"),
+    Mutant(DQN, "if epsilon > 0 and self.rng.random() < epsilon:",
+           "if epsilon > 0 and self.rng.random() > epsilon:", T_DQN,
+           "DQN explores with probability 1 - epsilon"),
+    Mutant(DQN, "return linear_schedule(h[\"epsilon_start\"], h[\"epsilon_end\"], h[\"exploration_steps\"],",
+           "return linear_schedule(h[\"epsilon_end\"], h[\"epsilon_start\"], h[\"exploration_steps\"],",
+           T_DQN,
+           "epsilon schedule runs backwards"),
+    Mutant(DQN, "d = q - target\n    per_sample", "d = target - q\n    per_sample", T_DQN,
+           "weighted loss with d = y - Q (equivalent for both losses)",
+           equivalent="MSE and Huber are even functions of d, and the gradient of l(y - Q) "
+                      "in Q equals that of l(Q - y)"),
+    Mutant(DQN, "return F.mean(per_sample * weights)", "return F.mean(per_sample)", T_DQN,
+           "IS weights dropped from the TD loss"),
+    Mutant(DQN, "return F.mean(per_sample * weights)", "return F.sum(per_sample * weights)", T_DQN,
+           "weighted TD loss summed, not averaged"),
+    Mutant(DQN, "return F.mean_squared_error(q, target) if kind == \"mse\" else F.huber_loss(q, target)",
+           "return F.huber_loss(q, target) if kind == \"mse\" else F.mean_squared_error(q, target)",
+           T_DQN, "mse and huber swapped"),
+    Mutant(DQN, "per_sample = d * d if kind == \"mse\" else F.huber(d)",
+           "per_sample = F.huber(d) if kind == \"mse\" else d * d", T_DQN,
+           "weighted TD loss: mse and huber swapped"),
+    Mutant(FUNCS, "quadratic = 0.5 * d * d", "quadratic = d * d", T_FUN + T_DQN,
+           "Huber without 1/2 near zero"),
+    # --- chapter 8: Double DQN, prioritized replay in the agent --------------------------------
+    Mutant(DQN, "return (next_q_target if next_q_online is None else next_q_online).argmax(axis=1)",
+           "return next_q_target.argmax(axis=1)", T_DQN, "Double DQN: the target network chooses"),
+    Mutant(DQN, "return (next_q_target if next_q_online is None else next_q_online).argmax(axis=1)",
+           "return (next_q_target if next_q_online is None else next_q_online).argmin(axis=1)",
+           T_DQN, "bootstrap from the worst next action (DQN, Double, C51)"),
+    Mutant(DQN, "next_value = next_q_target[np.arange(len(best)), best]",
+           "next_value = (next_q_target if next_q_online is None else next_q_online)"
+           "[np.arange(len(best)), best]", T_DQN, "Double DQN: the online network values"),
+    Mutant(DQN, "return td_target(reward, next_q_target, terminated, gamma_n, next_q_online)",
+           "return td_target(reward, next_q_target, terminated, gamma_n)", T_DQN,
+           "double_dqn_target ignores the online network"),
+    Mutant(DQN, "next_online = self._q(self.qnet, batch.next_obs) if self.double else None",
+           "next_online = self._q(self.target_qnet, batch.next_obs) if self.double else None",
+           T_DQN, "Double DQN in the agent: target net chooses"),
+    Mutant(DQN, "return linear_schedule(h[\"per_beta\"], 1.0, h[\"per_beta_steps\"], self.steps)",
+           "return h[\"per_beta\"]", T_DQN, "beta never annealed"),
+    Mutant(DQN, "return linear_schedule(h[\"per_beta\"], 1.0, h[\"per_beta_steps\"], self.steps)",
+           "return linear_schedule(1.0, h[\"per_beta\"], h[\"per_beta_steps\"], self.steps)",
+           T_DQN, "beta annealed from 1 down to beta_0"),
+    Mutant(DQN, "td_error = out_a.data - target  # delta",
+           "td_error = out_a.data", T_DQN, "priority |Q| instead of |delta|"),
+    Mutant(DQN, "td_error = out_a.data - target  # delta",
+           "td_error = (out_a.data - target) ** 2", T_DQN, "priority delta^2"),
+    Mutant(DQN, "td_error = out_a.data - target  # delta",
+           "td_error = target - out_a.data", T_DQN, "priority -delta",
+           equivalent="update_priorities takes |delta|"),
+    # --- chapter 10: n-step in the agent, dueling, C51 -----------------------------------------
+    Mutant(DQN, "(self.gamma ** batch.steps).astype(np.float32)",
+           "np.float32(self.gamma ** self.n_step.n)", T_VAR,
+           "n-step: gamma^n also for short transitions"),
+    Mutant(DQN, "(self.gamma ** batch.steps).astype(np.float32)",
+           "np.float32(self.gamma)", T_VAR, "n-step bootstrap discounted by gamma, not gamma^n"),
+    Mutant(DQN, "(self.gamma ** batch.steps).astype(np.float32)",
+           "(self.gamma ** (batch.steps - 1)).astype(np.float32)", T_VAR,
+           "n-step bootstrap gamma^(n-1)"),
+    Mutant(DQN, "return value + advantage - F.mean(advantage, axis=1, keepdims=True)",
+           "return value + advantage - F.mean(advantage, axis=0, keepdims=True)", T_VAR,
+           "dueling mean over the batch"),
+    Mutant(DQN, "return value + advantage - F.mean(advantage, axis=1, keepdims=True)",
+           "return value + advantage - F.max(advantage, axis=1, keepdims=True)", T_VAR,
+           "dueling with max (Eq. 8) instead of mean (Eq. 9)"),
+    Mutant(DQN, "return value + advantage - F.mean(advantage, axis=1, keepdims=True)",
+           "return value + advantage", T_VAR, "dueling without the identifying mean"),
+    Mutant(DQN, "discount = np.asarray(gamma_n * (1.0 - np.asarray(terminated, np.float64)))",
+           "discount = np.asarray(gamma_n * np.ones_like(np.asarray(terminated, np.float64)))",
+           T_VAR, "C51 projection ignores termination"),
+    Mutant(DQN, "dz = (v_max - v_min) / (n_atoms - 1)", "dz = (v_max - v_min) / n_atoms", T_VAR,
+           "C51 atom spacing off by one"),
+    Mutant(DQN, "to_lower = next_probs * (upper - b + (lower == upper))",
+           "to_lower = next_probs * (upper - b)", T_VAR,
+           "C51 loses the mass of atoms that land exactly on the support"),
+    Mutant(DQN, "to_upper = next_probs * (b - lower)", "to_upper = next_probs * (upper - b)",
+           T_VAR, "C51 upper share uses the lower distance"),
+    Mutant(DQN, "tz = np.clip(tz, v_min, v_max)", "tz = tz", T_VAR, "C51 without clamping T z",
+           equivalent="b is clipped to [0, N - 1] on the next line, which is the same clamp"),
+    Mutant(DQN, "return -F.sum(F.log_softmax(logits, axis=-1) * target_probs, axis=-1)",
+           "return -F.sum(F.log_softmax(logits, axis=0) * target_probs, axis=-1)", T_VAR,
+           "C51 cross-entropy: softmax over the batch"),
+    Mutant(DQN, "return -F.sum(F.log_softmax(logits, axis=-1) * target_probs, axis=-1)",
+           "return -F.sum(F.softmax(logits, axis=-1) * target_probs, axis=-1)", T_VAR,
+           "C51 cross-entropy on p, not log p"),
+    Mutant(DQN, "return -F.sum(F.log_softmax(logits, axis=-1) * target_probs, axis=-1)",
+           "return F.sum(F.log_softmax(logits, axis=-1) * target_probs, axis=-1)", T_VAR,
+           "C51 cross-entropy with the wrong sign"),
+    Mutant(DQN, "return F.softmax(out, axis=-1).data @ self.support",
+           "return out @ self.support", T_VAR, "C51 Q values from logits, not probabilities"),
+    Mutant(DQN, "return F.softmax(out, axis=-1).data @ self.support",
+           "return F.softmax(out, axis=1).data @ self.support", T_VAR,
+           "C51 Q values: softmax over actions"),
+    Mutant(DQN, "next_probs = F.softmax(next_out, axis=-1).data[self.rows, best]",
+           "next_probs = F.softmax(next_out, axis=-1).data[self.rows, 0]", T_VAR,
+           "C51 projects the first action's distribution, not a*'s"),
+    Mutant(DQN, "loss = F.mean(per_sample * batch.weights)",
+           "loss = F.mean(per_sample)", T_VAR, "C51 with PER drops the IS weights"),
+    Mutant(DQN, "td_error = per_sample.data  # Rainbow: the loss is the priority",
+           "td_error = np.sqrt(per_sample.data)", T_VAR, "Rainbow priority sqrt(loss)"),
+    # --- chapter 10: noisy networks --------------------------------------------------------------
+    Mutant(LAYERS, "return np.sign(e) * np.sqrt(np.abs(e))", "return e", T_NOISY, "noisy f(x) = x"),
+    Mutant(LAYERS, "return np.sign(e) * np.sqrt(np.abs(e))", "return np.sign(e) * e * e",
+           T_NOISY, "noisy f(x) = sgn(x) x^2"),
+    Mutant(LAYERS, "return np.sign(e) * np.sqrt(np.abs(e))", "return np.sqrt(np.abs(e))",
+           T_NOISY, "noisy f without the sign"),
+    Mutant(LAYERS, "eps_in, eps_out = eps[:self.in_size], eps[self.in_size:]",
+           "eps_in, eps_out = eps[:self.in_size], eps[:self.out_size]", T_NOISY,
+           "eps_out reuses the first draws of eps_in"),
+    Mutant(LAYERS, "self.eps_W = np.outer(eps_in, eps_out)",
+           "self.eps_W = np.outer(eps_in, np.ones_like(eps_out))", T_NOISY,
+           "weight noise not factorised with eps_out"),
+    Mutant(LAYERS, "W = self.W_mu + self.W_sigma * self.eps_W", "W = self.W_mu + self.eps_W",
+           T_NOISY, "learning path: weight noise without sigma"),
+    Mutant(LAYERS, "b = self.b_mu + self.b_sigma * self.eps_b", "b = self.b_mu", T_NOISY,
+           "learning path drops the bias noise"),
+    Mutant(LAYERS, "sigma = sigma0 / np.sqrt(in_size)", "sigma = sigma0 / in_size", T_NOISY,
+           "noisy sigma initialised sigma0 / in"),
+    Mutant(LAYERS, "self.eps_b = eps_out", "self.eps_b = np.sqrt(np.abs(eps_out))", T_NOISY,
+           "bias noise without its sign"),
+    Mutant(DQN, "self.qnet.reset_noise()\n                return int(",
+           "return int(", T_NOISY, "noisy agent acts on stale noise"),
+    Mutant(DQN, "self.qnet.reset_noise()\n        self.target_qnet.reset_noise()",
+           "self.qnet.reset_noise()", T_NOISY, "target network's noise never redrawn"),
+    Mutant(DQN, "self.qnet.remove_noise()\n        return self._q",
+           "return self._q", T_NOISY, "greedy q_values keep the noise"),
+    # --- replay, prioritized replay, n-step -------------------------------------------------------
+    Mutant(REPLAY, "self.position = (self.position + 1) % self.capacity  # wrap",
+           "self.position = (self.position + 1) % (self.capacity - 1)  # wrap", T_REPLAY,
+           "ring buffer wraps one slot early"),
+    Mutant(REPLAY, "self.size = min(self.size + 1, self.capacity)",
+           "self.size = min(self.size + 1, self.capacity - 1)", T_REPLAY,
+           "buffer size one short of the capacity"),
+    Mutant(REPLAY, "indices = self.rng.integers(0, self.size, size=batch_size)",
+           "indices = self.rng.integers(0, self.size - 1, size=batch_size)", T_REPLAY,
+           "uniform replay never samples the newest transition"),
+    Mutant(REPLAY, "self.terminated[index] = float(bool(terminated))",
+           "self.terminated[index] = float(not terminated)", T_REPLAY,
+           "buffer stores not-terminated"),
+    Mutant(REPLAY, "go_right = mass >= left_sum", "go_right = mass > left_sum", T_REPLAY,
+           "sum tree descent: boundary goes left"),
+    Mutant(REPLAY, "mass = np.where(go_right, mass - left_sum, mass)",
+           "mass = np.where(go_right, mass, mass - left_sum)", T_REPLAY,
+           "sum tree descent subtracts on the wrong side"),
+    Mutant(REPLAY, "self.tree[node] = self.op(self.tree[2 * node], self.tree[2 * node + 1])",
+           "self.tree[node] = self.op(self.tree[2 * node], self.tree[2 * node])", T_REPLAY,
+           "batched tree update ignores the right child"),
+    Mutant(REPLAY, "self.tree[node] = self.scalar_op(self.tree[2 * node], self.tree[2 * node + 1])",
+           "self.tree[node] = self.tree[2 * node] + self.tree[2 * node + 1]", T_REPLAY,
+           "single-leaf update always sums (breaks the min tree)"),
+    Mutant(REPLAY, "priority_alpha = self.max_priority ** self.alpha",
+           "priority_alpha = self.max_priority", T_REPLAY,
+           "new transitions get max p, not (max p)^alpha"),
+    Mutant(REPLAY, "masses = (np.arange(batch_size) + self.rng.random(batch_size)) * segment",
+           "masses = self.rng.random(batch_size) * total", T_REPLAY,
+           "PER sampling not stratified"),
+    Mutant(REPLAY, "probs = self.sum_tree[indices] / total ",
+           "probs = self.sum_tree[indices] ", T_REPLAY, "P(i) not normalised"),
+    Mutant(REPLAY, "weights = (self.size * probs) ** -beta ", "weights = (self.size * probs) ** beta ",
+           T_REPLAY, "IS weights with exponent +beta"),
+    Mutant(REPLAY, "return self._gather(indices, weights / max_weight)",
+           "return self._gather(indices, weights / weights.max())", T_REPLAY,
+           "IS weights normalised by the batch max"),
+    Mutant(REPLAY, "return self._gather(indices, weights / max_weight)",
+           "return self._gather(indices, weights)", T_REPLAY, "IS weights not normalised"),
+    Mutant(REPLAY, "priorities = np.abs(np.asarray(td_errors, dtype=np.float64)).reshape(-1) + self.eps",
+           "priorities = np.abs(np.asarray(td_errors, dtype=np.float64)).reshape(-1)", T_REPLAY,
+           "priority without eps"),
+    Mutant(REPLAY, "priorities = np.abs(np.asarray(td_errors, dtype=np.float64)).reshape(-1) + self.eps",
+           "priorities = np.asarray(td_errors, dtype=np.float64).reshape(-1) + self.eps", T_REPLAY,
+           "priority without |.|"),
+    Mutant(REPLAY, "self.sum_tree.update(indices, priorities ** self.alpha)",
+           "self.sum_tree.update(indices, priorities)", T_REPLAY,
+           "sum tree stores p, not p^alpha"),
+    Mutant(REPLAY, "self.min_tree.update(indices, priorities ** self.alpha)\n        self.max",
+           "self.min_tree.update(indices, priorities)\n        self.max", T_REPLAY,
+           "min tree stores p, not p^alpha"),
+    Mutant(REPLAY, "self.max_priority = max(self.max_priority, float(priorities.max(initial=0.0)))",
+           "self.max_priority = float(priorities.max(initial=0.0))", T_REPLAY,
+           "max priority forgets earlier maxima"),
+    Mutant(REPLAY, "fraction = min(max(t / duration, 0.0), 1.0)",
+           "fraction = min(max((t + 1) / duration, 0.0), 1.0)", T_REPLAY,
+           "linear schedule one step ahead"),
+    Mutant(REPLAY, "return start + fraction * (end - start)", "return start + fraction * end",
+           T_REPLAY, "linear schedule overshoots"),
+    Mutant(REPLAY, "discounts = gamma ** np.arange(len(rewards))",
+           "discounts = gamma ** np.arange(1, len(rewards) + 1)", T_NSTEP,
+           "n-step return discounts the first reward"),
+    Mutant(REPLAY, "if len(self.pending) == self.n:", "if len(self.pending) == self.n + 1:",
+           T_NSTEP, "n-step window one too long"),
+    Mutant(REPLAY, "completed = [self._complete(start, bool(terminated))",
+           "completed = [self._complete(start, bool(terminated or truncated))", T_NSTEP,
+           "n-step: truncation treated as termination"),
+    Mutant(REPLAY, "next_obs = steps[-1][3]", "next_obs = steps[0][3]", T_NSTEP,
+           "n-step bootstraps from s_{t+1}"),
+    Mutant(REPLAY, "next_obs, terminated, len(steps))", "next_obs, terminated, self.n)", T_NSTEP,
+           "n-step: short transitions claim n steps"),
+    # --- chapter 9: policy gradient ------------------------------------------------------------
+    Mutant(PG, "return float(np.sum(gamma ** np.arange(len(rewards)) * rewards))",
+           "return float(np.sum(gamma ** np.arange(1, len(rewards) + 1) * rewards))", T_PG,
+           "G(tau) discounts the first reward"),
+    Mutant(PG, "return float(np.sum(gamma ** np.arange(len(rewards)) * rewards))",
+           "return float(np.sum(rewards))", T_PG, "G(tau) without discount"),
+    Mutant(PG, "g = rewards[t] + gamma * g", "g = rewards[t] + g", T_PG,
+           "reward-to-go without gamma"),
+    Mutant(PG, "for t in range(len(rewards) - 1, -1, -1):", "for t in range(len(rewards) - 1, 0, -1):",
+           T_PG, "reward-to-go skips t = 0"),
+    Mutant(PG, "g = float(bootstrap)", "g = 0.0", T_PG, "reward-to-go ignores the bootstrap"),
+    Mutant(PG, "return np.asarray(returns) - np.asarray(values)",
+           "return np.asarray(returns) + np.asarray(values)", T_PG, "advantage G + b"),
+    Mutant(PG, "next_values,\n                                     terminated, self.gamma)",
+           "next_values,\n                                     0.0, self.gamma)", T_PG,
+           "actor-critic TD target without (1 - terminated)"),
+    Mutant(PG, "return -F.sum(log_probs * weights)", "return F.sum(log_probs * weights)", T_PG,
+           "policy loss with the wrong sign (descends J)"),
+    Mutant(PG, "return -F.sum(log_probs * weights)", "return -F.mean(log_probs * weights)", T_PG,
+           "policy loss averaged over steps"),
+    Mutant(PG, "return np.full(len(rewards), discounted_return(rewards, self.gamma))",
+           "return reward_to_go(rewards, self.gamma)", T_PG, "simple PG weights by G_t"),
+    Mutant(PG, "return reward_to_go(rewards, self.gamma)\n",
+           "return np.full(len(rewards), discounted_return(rewards, self.gamma))\n", T_PG,
+           "REINFORCE weights by G(tau)"),
+    Mutant(PG, "if not terminated[-1]:", "if terminated[-1]:", T_PG,
+           "baseline agent bootstraps after termination"),
+    Mutant(PG, "bootstrap = float(self.v(next_x[-1:]).data[0, 0])",
+           "bootstrap = float(self.v(next_x[:1]).data[0, 0])", T_PG,
+           "truncation bootstrap from the wrong state"),
+    Mutant(PG, "weights = advantage(returns, values.data)", "weights = returns", T_PG,
+           "REINFORCE with baseline forgets the baseline"),
+    Mutant(PG, "\"value\": value_loss(values, returns)}", "\"value\": value_loss(values, weights)}",
+           T_PG, "baseline fitted to the advantage"),
+    Mutant(PG, "delta = advantage(target, values.data)", "delta = target", T_PG,
+           "actor-critic delta without - V(s)"),
+    Mutant(PG, "next_values = self.v(next_x).data.reshape(len(x))",
+           "next_values = self.v(x).data.reshape(len(x))", T_PG, "actor-critic bootstraps from V(s)"),
+    Mutant(PG, "loss_pi = loss_pi - self.entropy_coef * F.sum(categorical_entropy(logits))",
+           "loss_pi = loss_pi + self.entropy_coef * F.sum(categorical_entropy(logits))", T_PG,
+           "entropy bonus with the wrong sign"),
+    Mutant(PG, "done[-1] = terminated  # a truncated episode's last state is not terminal",
+           "done[-1] = True", T_PG, "episodic agents treat truncation as termination"),
+    Mutant(PG, "return int(sample_categorical(p[None], self.rng)[0])",
+           "return int(sample_categorical(p[None, ::-1], self.rng)[0])", T_PG,
+           "PG agent samples from the reversed probabilities"),
+    # --- shared formulas (agents/common.py) -----------------------------------------------
+    Mutant(COMMON, "not_terminal = 1.0 - np.asarray(terminated, np.result_type(reward))",
+           "not_terminal = 1.0", T_COMMON, "every TD target bootstraps after termination"),
+    Mutant(COMMON, "return reward + gamma * not_terminal * next_value",
+           "return reward + not_terminal * next_value", T_COMMON, "TD target without gamma"),
+    Mutant(COMMON, "return reward + gamma * not_terminal * next_value",
+           "return gamma * (reward + not_terminal * next_value)", T_COMMON,
+           "TD target discounts the reward too"),
+    Mutant(COMMON, "return (cdf <= u).sum(axis=1)", "return (cdf >= u).sum(axis=1)", T_COMMON,
+           "sampling counts the wrong side of the CDF"),
+    Mutant(COMMON, "u = rng.random((len(probs), 1)) * cdf[:, -1:]",
+           "u = rng.random((len(probs), 1)) * cdf[:, :1]", T_COMMON,
+           "sampling scaled by the first CDF entry"),
+    Mutant(COMMON, "cdf = np.cumsum(probs, axis=1)", "cdf = np.cumsum(probs, axis=0)", T_COMMON,
+           "CDF over the batch axis"),
+    Mutant(COMMON, "return F.log_softmax(logits, axis=-1)[np.arange(len(actions)), actions]",
+           "return F.log_softmax(logits, axis=0)[np.arange(len(actions)), actions]", T_COMMON,
+           "log pi normalised over the batch"),
+    Mutant(COMMON, "return F.log_softmax(logits, axis=-1)[np.arange(len(actions)), actions]",
+           "return F.log_softmax(logits, axis=-1)[np.arange(len(actions)), 0]", T_COMMON,
+           "log pi of the first action, not the one taken"),
+    Mutant(COMMON, "return F.log_softmax(logits, axis=-1)[np.arange(len(actions)), actions]",
+           "return logits[np.arange(len(actions)), actions]", T_COMMON,
+           "log pi as the raw logit (not normalised)"),
+    Mutant(COMMON, "return -F.sum(F.exp(log_p) * log_p, axis=-1)",
+           "return F.sum(F.exp(log_p) * log_p, axis=-1)", T_COMMON, "entropy with the wrong sign"),
+    Mutant(COMMON, "return -F.sum(F.exp(log_p) * log_p, axis=-1)", "return -F.sum(log_p, axis=-1)",
+           T_COMMON, "entropy without pi"),
+    Mutant(COMMON, "return -F.sum(F.exp(log_p) * log_p, axis=-1)",
+           "return -F.sum(F.exp(log_p) * log_p, axis=0)", T_COMMON, "entropy over the batch axis"),
+    # --- chapter 10: A2C ------------------------------------------------------------------------
+    Mutant(A2C, "following = np.where(done[t], next_values[t], following)",
+           "following = np.where(terminated[t], next_values[t], following)", T_A2C,
+           "n-step return runs through a truncation into the next episode"),
+    Mutant(A2C, "returns[t] = rewards[t] + gamma * np.where(terminated[t], 0.0, following)",
+           "returns[t] = rewards[t] + gamma * following", T_A2C,
+           "n-step return bootstraps after termination"),
+    Mutant(A2C, "following = next_values[-1]  # the rollout's end: bootstrap from V(s_T)",
+           "following = np.zeros_like(next_values[-1])", T_A2C,
+           "n-step return does not bootstrap at the rollout's end"),
+    Mutant(A2C, "deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values",
+           "deltas = rewards + gamma * np.where(terminated, 0.0, next_values)", T_A2C,
+           "GAE delta without - V(s)"),
+    Mutant(A2C, "deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values",
+           "deltas = rewards + gamma * np.where(terminated | truncated, 0.0, next_values) - values",
+           T_A2C, "GAE delta does not bootstrap on truncation"),
+    Mutant(A2C, "carry = np.where(terminated | truncated, 0.0, gamma * lam)",
+           "carry = np.where(terminated, 0.0, gamma * lam)", T_A2C,
+           "GAE sum runs across a truncation"),
+    Mutant(A2C, "carry = np.where(terminated | truncated, 0.0, gamma * lam)",
+           "carry = np.where(terminated | truncated, 0.0, lam)", T_A2C, "GAE carry without gamma"),
+    Mutant(A2C, "policy_loss = -F.mean(categorical_log_prob(logits, actions) * advantages)",
+           "policy_loss = F.mean(categorical_log_prob(logits, actions) * advantages)", T_A2C,
+           "A2C policy loss sign"),
+    Mutant(A2C, "entropy = F.mean(categorical_entropy(logits))",
+           "entropy = F.sum(categorical_entropy(logits))", T_A2C,
+           "A2C entropy summed over the batch, not averaged"),
+    Mutant(A2C, "loss = policy_loss + value_coef * value_loss - entropy_coef * entropy",
+           "loss = policy_loss + value_coef * value_loss + entropy_coef * entropy", T_A2C,
+           "A2C entropy bonus with the wrong sign"),
+    Mutant(A2C, "loss = policy_loss + value_coef * value_loss - entropy_coef * entropy",
+           "loss = policy_loss + value_loss - entropy_coef * entropy", T_A2C,
+           "A2C value coefficient dropped"),
+    Mutant(A2C, "returns = advantages + v", "returns = advantages", T_A2C,
+           "GAE critic target without + V(s)"),
+    Mutant(A2C, "advantages = returns - v", "advantages = returns", T_A2C,
+           "n-step advantage without - V(s)"),
+    Mutant(A2C, "next_values = net.value(next_obs.reshape(T * N, -1)).data.reshape(T, N)",
+           "next_values = net.value(obs.reshape(T * N, -1)).data.reshape(T, N)", T_A2C,
+           "A2C bootstraps from V(s_t)"),
+    Mutant(A2C, "policy_loss = -F.mean(categorical_log_prob(logits, actions) * advantages)",
+           "policy_loss = -F.mean(categorical_log_prob(logits, actions))", T_A2C,
+           "A2C policy loss without the advantage"),
+    Mutant(A2C, "self.rollout.truncated[last] |= ~self.rollout.terminated[last]",
+           "pass", T_A2C, "resumed rollout runs into a new episode"),
+    # --- chapter 10: A3C --------------------------------------------------------------------------
+    Mutant(A3C, "with guard:  # 1. theta' <- theta\n            np.copyto(local_theta, theta)",
+           "with guard:  # 1. theta' <- theta\n            pass", T_A3C,
+           "worker never syncs theta' <- theta"),
+    Mutant(A3C, "global_theta.grad = local_flat.grad_or_zeros()",
+           "global_theta.grad = -local_flat.grad_or_zeros()", T_A3C,
+           "worker applies the gradient with the wrong sign"),
+    Mutant(A3C, "optim.clip_grad_norm(local_params, h[\"max_grad_norm\"])",
+           "pass", T_A3C, "worker does not clip its gradient"),
+    Mutant(A3C, "enumerate(L.views(np.asarray(flat[f\"{name}.0\"]), optimizer.shapes))",
+           "enumerate(L.views(np.asarray(flat[f\"{name}.0\"]), optimizer.shapes[::-1]))", T_A3C,
+           "unflat_state cuts the statistics in the wrong order"),
+    Mutant(A3C, "setattr(optimizer, key, int(shared[f\"optim.{key}\"]))",
+           "pass", T_A3C, "workers keep their own Adam step count"),
+    # --- chapter 10: DDPG ---------------------------------------------------------------------
+    Mutant(DDPG, "center = (high + low) / 2", "center = (high - low) / 2", T_DDPG,
+           "action centre (high - low) / 2"),
+    Mutant(DDPG, "half_range = (high - low) / 2", "half_range = high - low", T_DDPG,
+           "action half-range not halved"),
+    Mutant(DDPG, "return bootstrapped_target(reward, next_q, terminated, gamma)",
+           "return bootstrapped_target(reward, next_q, 0.0, gamma)", T_DDPG,
+           "DDPG target without (1 - terminated)"),
+    Mutant(DDPG, "return -F.mean(critic(obs, actor(obs)))", "return F.mean(critic(obs, actor(obs)))",
+           T_DDPG, "actor descends Q"),
+    Mutant(DDPG, "loss = actor_loss(self.actor, self.critic, obs)",
+           "loss = actor_loss(self.actor, self.critic_target, obs)", T_DDPG,
+           "actor differentiates through the target critic"),
+    Mutant(DDPG, "loss = self.update_actor(batch.obs)", "loss = self.update_actor(batch.next_obs)",
+           T_DDPG, "actor trained on next_obs"),
+    Mutant(DDPG, "next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))",
+           "next_q = self.critic_target(batch.next_obs, self.actor(batch.next_obs))", T_DDPG,
+           "critic target uses the online actor"),
+    Mutant(DDPG, "next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))",
+           "next_q = self.critic(batch.next_obs, self.actor_target(batch.next_obs))", T_DDPG,
+           "critic target uses the online critic"),
+    Mutant(DDPG, "next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))",
+           "next_q = self.critic_target(batch.obs, self.actor_target(batch.obs))", T_DDPG,
+           "critic target at s, not s'"),
+    Mutant(DDPG, "q = self.critic(batch.obs, batch.action)",
+           "q = self.critic(batch.obs, self.actor(batch.obs).data)", T_DDPG,
+           "critic regresses Q(s, mu(s)), not Q(s, a)"),
+    Mutant(DDPG, "optim.soft_update(self.actor_target, self.actor, self.tau)",
+           "optim.soft_update(self.actor, self.actor_target, self.tau)", T_DDPG,
+           "Polyak update moves the actor towards its target"),
+    Mutant(DDPG, "self.sigma * np.float32(np.sqrt(self.dt)) * eps",
+           "self.sigma * np.float32(self.dt) * eps", T_DDPG, "OU noise scaled by dt, not sqrt(dt)"),
+    Mutant(DDPG, "self.state += (-self.theta * self.dt) * self.state + \\",
+           "self.state += (-self.theta) * self.state + \\", T_DDPG, "OU drift without dt"),
+    Mutant(DDPG, "action = np.clip(action + self.noise(), self.low, self.high)",
+           "action = action + self.noise()", T_DDPG, "exploration not clipped to the bounds"),
+    Mutant(DDPG, "sigma = h[\"noise_std\"] * (high - low) / 2", "sigma = h[\"noise_std\"]", T_DDPG,
+           "noise_std absolute, not relative to the half-range"),
+    # --- engine: arithmetic ---------------------------------------------------------------------
+    Mutant(FUNCS, "return gy, -gy", "return gy, gy", T_FUN, "sub backward: no minus"),
+    Mutant(FUNCS, "return gy * x1, gy * x0", "return gy * x0, gy * x1", T_FUN,
+           "mul backward: factors swapped"),
+    Mutant(FUNCS, "return gx0, -gx0 * x0 / x1", "return gx0, gx0 * x0 / x1", T_FUN,
+           "div backward: sign of the denominator's gradient"),
+    Mutant(FUNCS, "return gx0, -gx0 * x0 / x1", "return gx0, -gx0 * x0", T_FUN,
+           "div backward: x0 / x1^2 as x0 / x1"),
+    Mutant(FUNCS, "return gy * (self.c * x ** (self.c - 1))", "return gy * (x ** (self.c - 1))",
+           T_FUN, "pow backward without c"),
+    Mutant(FUNCS, "return -gy\n", "return gy\n", T_FUN, "neg backward without minus"),
+    # --- engine: element-wise -------------------------------------------------------------------
+    Mutant(FUNCS, "return gy * self.y  # d exp(x) = exp(x)", "return gy", T_FUN,
+           "exp backward: 1"),
+    Mutant(FUNCS, "return gy / self.inputs[0].data", "return gy * self.inputs[0].data", T_FUN,
+           "log backward: x, not 1/x"),
+    Mutant(FUNCS, "return gy * (1 - self.y * self.y)", "return gy * (1 - self.y)", T_FUN,
+           "tanh backward 1 - y"),
+    Mutant(FUNCS, "return gy * self.y * (1 - self.y)", "return gy * (1 - self.y)", T_FUN,
+           "sigmoid backward (1 - y)"),
+    Mutant(FUNCS, "return gy * (self.inputs[0].data > 0)", "return gy * (self.inputs[0].data < 0)",
+           T_FUN, "relu backward on the negative side"),
+    Mutant(FUNCS, "return gy * (self.inputs[0].data > 0)", "return gy",
+           T_FUN, "relu backward passes everything"),
+    # --- engine: softmax family -----------------------------------------------------------------
+    Mutant(FUNCS, "return m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))",
+           "return np.log(np.exp(x - m).sum(axis=axis, keepdims=True))", T_FUN,
+           "logsumexp forgets the shift m"),
+    Mutant(FUNCS, "e = np.exp(x - x.max(axis=self.axis, keepdims=True))", "e = np.exp(x)", T_FUN,
+           "softmax without the max shift (overflows)"),
+    Mutant(FUNCS, "return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))",
+           "return y * gy", T_FUN, "softmax backward: diagonal only"),
+    Mutant(FUNCS, "return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))",
+           "return y * (gy - (gy * y).sum(axis=0, keepdims=True))", T_FUN,
+           "softmax backward: sum over the wrong axis"),
+    Mutant(FUNCS, "return gy - np.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)",
+           "return gy - np.exp(self.y)", T_FUN, "log_softmax backward without sum(gy)"),
+    Mutant(FUNCS, "return gy * np.exp(x - self.y)  # d logsumexp / dx = softmax(x)",
+           "return gy * np.exp(x)", T_FUN, "logsumexp backward: exp(x), not softmax"),
+    # --- engine: reductions ---------------------------------------------------------------------
+    Mutant(FUNCS, "return np.broadcast_to(gy / np.asarray(self.count, gy.dtype), shape)",
+           "return np.broadcast_to(gy, shape)", T_FUN, "mean backward: missing 1/N"),
+    Mutant(FUNCS, "self.count = int(np.prod([x.shape[a] for a in axes]))",
+           "self.count = int(x.shape[axes[0]])", T_FUN, "mean counts only the first axis"),
+    Mutant(FUNCS, "return gy * mask / mask.sum(axis=self.axis, keepdims=True).astype(gy.dtype)",
+           "return gy * mask", T_FUN, "max backward: ties each get the full gradient"),
+    Mutant(FUNCS, "shape = [1 if i in axes else n for i, n in enumerate(x_shape)]",
+           "shape = [n if i in axes else 1 for i, n in enumerate(x_shape)]", T_FUN,
+           "reduction backward restores the wrong axes"),
+    # --- engine: shapes, broadcasting -----------------------------------------------------------
+    Mutant(FUNCS, "return gy.transpose(np.argsort(self.axes))  # the inverse permutation",
+           "return gy.transpose(self.axes)", T_FUN, "transpose backward: not inverted"),
+    Mutant(CORE, "lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)",
+           "i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)", T_CORE,
+           "sum_to: axis index not shifted by the leading axes"),
+    Mutant(FUNCS, "return np.broadcast_to(gy, self.inputs[0].data.shape)\n\n\ndef reshape",
+           "return np.broadcast_to(gy.sum(), self.inputs[0].data.shape)\n\n\ndef reshape",
+           T_FUN, "sum_to backward sums again"),
+    # --- engine: linear algebra -----------------------------------------------------------------
+    Mutant(FUNCS, "return gx, gW, (gy.sum(axis=0) if self.needs_grad(2) else None)",
+           "return gx, gW, (gy.mean(axis=0) if self.needs_grad(2) else None)", T_FUN + T_LAYERS,
+           "linear bias gradient averaged"),
+    Mutant(FUNCS, "gW = x.T @ gy if self.needs_grad(1) else None",
+           "gW = x.T @ gy / len(x) if self.needs_grad(1) else None", T_FUN + T_LAYERS,
+           "linear weight gradient averaged over the batch"),
+    Mutant(FUNCS, "gx = gy @ W.T if self.needs_grad(0) else None",
+           "gx = gy @ W.T * 0.5 if self.needs_grad(0) else None", T_FUN + T_LAYERS,
+           "linear input gradient scaled"),
+    Mutant(FUNCS, "gW = np.matmul(np.swapaxes(x2, -1, -2), gy)",
+           "gW = np.matmul(np.swapaxes(x2, -1, -2), gy) * 2", T_FUN, "matmul weight gradient scaled"),
+    # --- engine: selection ----------------------------------------------------------------------
+    Mutant(FUNCS, "np.add.at(gx, self.index, gy)  # x[[0, 0]]", "gx[self.index] = gy  # x[[0, 0]]",
+           T_FUN, "get_item backward: repeated indices do not accumulate"),
+    Mutant(FUNCS, "inside &= x >= self.lo", "inside &= x > self.lo", T_FUN,
+           "clip backward at the lower bound"),
+    Mutant(FUNCS, "return tuple(np.split(gy, np.cumsum(sizes)[:-1], axis=self.axis))",
+           "return tuple(np.split(gy, len(sizes), axis=self.axis))", T_FUN + T_DDPG,
+           "concat backward splits evenly"),
+    # --- engine: losses -------------------------------------------------------------------------
+    Mutant(FUNCS, "gx = self.diff * (gy * 2 / self.diff.size)",
+           "gx = self.diff * (gy * 2 / len(self.diff))", T_FUN,
+           "MSE gradient divided by the batch length (DeZero's)"),
+    Mutant(FUNCS, "gx = self.diff * (gy * 2 / self.diff.size)",
+           "gx = self.diff * (gy / self.diff.size)", T_FUN, "MSE gradient without 2"),
+    Mutant(FUNCS, "return np.mean(self.diff * self.diff)", "return np.sum(self.diff * self.diff)",
+           T_FUN, "MSE summed, not averaged"),
+    Mutant(FUNCS, "linear = self.delta * (a - 0.5 * self.delta)", "linear = self.delta * a", T_FUN,
+           "Huber linear part not continuous"),
+    Mutant(FUNCS, "return gy * np.clip(d, -self.delta, self.delta).astype(d.dtype, copy=False)",
+           "return gy * d", T_FUN, "Huber gradient not clipped"),
+    Mutant(FUNCS, "gx[np.arange(n), self.labels] -= 1", "gx[np.arange(n), self.labels] += 1",
+           T_FUN, "softmax cross-entropy backward: + onehot"),
+    Mutant(FUNCS, "return gx * (gy / n)", "return gx * gy", T_FUN,
+           "softmax cross-entropy backward not averaged"),
+    # --- engine: backward itself ----------------------------------------------------------------
+    Mutant(CORE, "x.grad = gx if x.grad is None else x.grad + gx",
+           "x.grad = gx", T_CORE, "gradients of a shared node overwrite, not accumulate"),
+    Mutant(CORE, "heapq.heappush(heap, (-f.generation, tie, f))",
+           "heapq.heappush(heap, (f.generation, tie, f))", T_CORE,
+           "backward runs the input side first"),
+    Mutant(CORE, "if Config.enable_backprop:\n            self.record(", 
+           "if True:\n            self.record(", T_CORE, "no_grad still builds the graph"),
+    # --- engine: layers -------------------------------------------------------------------------
+    Mutant(LAYERS, "bound = 1.0 / np.sqrt(in_size)\n        self.in_size, self.out_size = "
+                   "int(in_size), int(out_size)\n        self.W",
+           "bound = 1.0 / in_size\n        self.in_size, self.out_size = "
+           "int(in_size), int(out_size)\n        self.W", T_LAYERS, "Linear init 1/in, not 1/sqrt(in)"),
+    Mutant(LAYERS, "x = self.activation(layer(x))", "x = layer(x)", T_LAYERS + T_PG,
+           "MLP without its activation"),
+    Mutant(LAYERS, "return self.output_activation(x) if self.output_activation else x",
+           "return x", T_LAYERS + T_DDPG, "MLP ignores the output activation"),
+    # --- engine: optimizers ---------------------------------------------------------------------
+    Mutant(OPTIM, "correction1 = 1 - self.b1 ** self.t", "correction1 = 1", T_OPTIM,
+           "Adam skips the first-moment bias correction"),
+    Mutant(OPTIM, "self.step_size = self.lr * correction2 / correction1",
+           "self.step_size = self.lr * correction2 ** 2 / correction1",
+           T_OPTIM, "Adam second-moment correction without sqrt"),
+    Mutant(OPTIM, "np.subtract(g, m, out=work)", "np.copyto(work, g)", T_OPTIM,
+           "Adam first moment does not decay"),
+    Mutant(OPTIM, "np.multiply(g, g, out=work)\n        work -= v\n        work *= 1 - self.b2",
+           "np.abs(g, out=work)\n        work -= v\n        work *= 1 - self.b2", T_OPTIM,
+           "Adam second moment of |g|"),
+    Mutant(OPTIM, "self.eps_hat = self.eps * correction2", "self.eps_hat = self.eps", T_OPTIM,
+           "Adam eps not folded with the correction", ),
+    Mutant(OPTIM, "theta -= self.lr * g\n", "theta += self.lr * g\n", T_OPTIM,
+           "SGD ascends"),
+    Mutant(OPTIM, "v *= self.momentum\n", "v *= 0.0\n", T_OPTIM, "SGD momentum forgotten"),
+    Mutant(OPTIM, "np.sqrt(v, out=work)\n        work += self.eps\n",
+           "np.copyto(work, v)\n        work += self.eps\n", T_OPTIM, "RMSprop without sqrt"),
+    Mutant(OPTIM, "total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))",
+           "total = float(sum(float(np.vdot(g, g)) for g in grads))", T_OPTIM,
+           "grad norm without sqrt"),
+    Mutant(OPTIM, "if total > max_norm:", "if total < max_norm:", T_OPTIM,
+           "clipping the small gradients"),
+    Mutant(OPTIM, "t *= 1 - tau\n        t += tau * s",
+           "t *= tau\n        t += (1 - tau) * s", T_OPTIM,
+           "Polyak averaging with tau swapped"),
+]
+
+
+def mutant_id(index):
+    return f"M{index:03d}"
+
+
+def select(catalogue, pattern):
+    """Entries whose id, file, snippets or description match ``pattern`` (a regex)."""
+    if not pattern:
+        return list(enumerate(catalogue))
+    rx = re.compile(pattern, re.IGNORECASE)
+    return [(i, m) for i, m in enumerate(catalogue)
+            if rx.search(" ".join((mutant_id(i), m.file, m.why, m.original)))]
+
+
+def apply_to_text(text, m):
+    """The mutated text, or None when the snippet is missing or ambiguous."""
+    if text.count(m.original) != 1:
+        return None
+    return text.replace(m.original, m.mutant)
+
+
+def copy_tree(root, dest):
+    """The parts of the repository a test run needs: the package, the tests, config."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
+    shutil.copytree(root / "minirl", dest / "minirl", ignore=ignore)
+    shutil.copytree(root / "tests", dest / "tests", ignore=ignore)
+    for name in ("setup.cfg", "pyproject.toml"):
+        if (root / name).exists():
+            shutil.copy2(root / name, dest / name)
+
+
+def child_env(copy_dir):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(copy_dir)  # the copy, never the installed checkout
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("MKL_NUM_THREADS", "1")
+    return env
+
+
+def check_imports_copy(copy_dir):
+    """Fail loudly if ``import minirl`` in the copy would load another checkout."""
+    out = subprocess.run([sys.executable, "-c", "import minirl; print(minirl.__file__)"],
+                         cwd=copy_dir, env=child_env(copy_dir), capture_output=True,
+                         text=True, timeout=120)
+    path = Path(out.stdout.strip() or "?").resolve()
+    if not str(path).startswith(str(Path(copy_dir).resolve())):
+        sys.exit(f"mutants.py: the copy imports minirl from {path}, not from {copy_dir}: "
+                 f"refusing to run ({out.stderr.strip()})")
+
+
+def pytest_command(tests, deselect, extra_deselected=()):
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+           "--no-header", "-o", "addopts="]
+    if deselect:
+        cmd += ["-k", deselect]
+    for node in extra_deselected:
+        cmd += ["--deselect", node]
+    return cmd + list(tests)
+
+
+def run_tests(copy_dir, tests, deselect, timeout, extra_deselected=()):
+    """(status, seconds, tail of output): status is 'pass', 'fail' or 'timeout'."""
+    start = time.monotonic()
+    try:
+        out = subprocess.run(pytest_command(tests, deselect, extra_deselected), cwd=copy_dir,
+                             env=child_env(copy_dir), capture_output=True, text=True,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.monotonic() - start, ""
+    seconds = time.monotonic() - start
+    # pytest exit 5: nothing collected -- a mutant cannot count as killed by that
+    if out.returncode == 5:
+        return "error", seconds, out.stdout[-2000:] + out.stderr[-2000:]
+    status = "pass" if out.returncode == 0 else "fail"
+    return status, seconds, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def baseline_failures(root, tests, deselect, timeout):
+    """Test ids that already fail without any mutant: deselected in every mutant run, so
+    that someone's half-finished edit is not counted as a kill."""
+    with tempfile.TemporaryDirectory(prefix="minirl-base-") as tmp:
+        copy_dir = Path(tmp)
+        copy_tree(root, copy_dir)
+        check_imports_copy(copy_dir)
+        existing = [t for t in tests if (copy_dir / t.split("::")[0]).exists()]
+        cmd = pytest_command(existing, deselect)
+        cmd.remove("-x")
+        cmd += ["-rfE"]
+        try:
+            out = subprocess.run(cmd, cwd=copy_dir, env=child_env(copy_dir),
+                                 capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            sys.exit("mutants.py: the unmutated covering tests ran past the timeout")
+        failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", out.stdout, re.MULTILINE)
+        return failed, out
+
+
+# --- forked runs: the libraries are imported once, each mutant's tests run in a fork ---
+def preload():
+    """Import what every test run needs (not minirl: each fork imports its own copy), so
+    that a forked run spends its time on the tests, not on importing NumPy and gymnasium."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import gymnasium  # noqa: F401
+    import hypothesis  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+    import numpy  # noqa: F401
+    import pytest  # noqa: F401
+    if any(name == "minirl" or name.startswith("minirl.") for name in sys.modules):
+        sys.exit("mutants.py: minirl was imported before forking; refusing to run")
+
+
+def fork_tests(copy_dir, args, log_path):
+    """Run ``pytest args`` in a forked child that imports minirl from ``copy_dir``;
+    return its pid. The child is its own process group (a timeout kills its workers too)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 98
+    try:
+        os.setpgid(0, 0)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.chdir(copy_dir)
+        os.environ.update(child_env(copy_dir))  # spawned workers import the copy too
+        sys.path.insert(0, str(copy_dir))
+        import minirl
+        where = Path(minirl.__file__).resolve()
+        if not str(where).startswith(str(Path(copy_dir).resolve())):
+            print(f"minirl imported from {where}, not from the copy {copy_dir}")
+            code = 99
+        else:
+            import pytest
+            code = int(pytest.main(list(args)))
+    except BaseException:  # noqa: BLE001  (whatever happens, the parent gets a code)
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def exit_status(status):
+    """A forked run's wait status as 'pass', 'fail' or 'error' (as run_tests)."""
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0:
+        return "pass"
+    if code in (5, 98, 99):  # nothing collected, or the child itself went wrong
+        return "error"
+    return "fail"  # failed tests, a collection error, or a crash: the mutant is killed
+
+
+def prepare_copy(root, m, tmp):
+    """Copy the checkout into ``tmp`` and apply the mutant; the tests to run, or a status."""
+    copy_tree(root, tmp)
+    target = tmp / m.file
+    mutated = apply_to_text(target.read_text(), m) if target.exists() else None
+    if mutated is None:
+        return "stale"
+    target.write_text(mutated)
+    tests = [t for t in m.tests if (tmp / t.split("::")[0]).exists()]
+    return tests or "no-tests"
+
+
+def run_all_forked(root, runnable, deselect, timeout, broken, jobs, report):
+    """Keep ``jobs`` forked runs going; fork only from this (the main) thread."""
+    pending, running = list(runnable), {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            i, m = pending.pop(0)
+            tmp = Path(tempfile.mkdtemp(prefix=f"minirl-{mutant_id(i)}-"))
+            tests = prepare_copy(root, m, tmp)
+            if isinstance(tests, str):
+                report(i, m, tests, 0.0, "")
+                shutil.rmtree(tmp, ignore_errors=True)
+                continue
+            pid = fork_tests(tmp, pytest_command(tests, deselect, broken)[3:], tmp / "pytest.log")
+            running[pid] = (i, m, tmp, time.monotonic())
+        for pid, (i, m, tmp, started) in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            seconds = time.monotonic() - started
+            if done:
+                result = exit_status(status)
+            elif seconds > timeout:
+                try:
+                    os.killpg(pid, signal.SIGKILL)  # the run and any workers it started
+                except ProcessLookupError:
+                    pass
+                os.waitpid(pid, 0)
+                result = "timeout"
+            else:
+                continue
+            log = tmp / "pytest.log"
+            report(i, m, result, seconds, log.read_text()[-4000:] if log.exists() else "")
+            shutil.rmtree(tmp, ignore_errors=True)
+            del running[pid]
+        time.sleep(0.05)
+
+
+def run_one(root, index, m, deselect, timeout, broken):
+    with tempfile.TemporaryDirectory(prefix=f"minirl-{mutant_id(index)}-") as tmp:
+        copy_dir = Path(tmp)
+        copy_tree(root, copy_dir)
+        target = copy_dir / m.file
+        mutated = apply_to_text(target.read_text(), m) if target.exists() else None
+        if mutated is None:
+            return "stale", 0.0, ""
+        target.write_text(mutated)
+        tests = [t for t in m.tests if (copy_dir / t.split("::")[0]).exists()]
+        if not tests:
+            return "no-tests", 0.0, ""
+        return run_tests(copy_dir, tests, deselect, timeout, broken)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", metavar="PATTERN",
+                        help="run entries whose id, file, snippet or description match")
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="mutants at once (default 2)")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds per mutant (default 300); a timeout counts as killed")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the checkout to mutate a copy of (default: this one)")
+    parser.add_argument("--with-learning", action="store_true",
+                        help="also run the seeded learning tests (test_learns_*)")
+    parser.add_argument("--check", action="store_true",
+                        help="only report entries whose snippet is missing or ambiguous")
+    parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip running the unmutated tests first")
+    parser.add_argument("--no-fork", action="store_true",
+                        help="start a new Python for every run instead of forking one that "
+                             "has imported the libraries already")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print the test output of survivors")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    chosen = select(CATALOGUE, args.only)
+    deselect = None if args.with_learning else DESELECT
+
+    if args.list:
+        for i, m in chosen:
+            flag = " [equivalent]" if m.equivalent else ""
+            print(f"{mutant_id(i)} {m.file}: {m.why}{flag}")
+        return 0
+
+    stale, runnable, equivalent = [], [], []
+    for i, m in chosen:
+        path = root / m.file
+        text = path.read_text() if path.exists() else ""
+        if text.count(m.original) != 1:
+            stale.append((i, m, text.count(m.original)))
+        elif m.equivalent:
+            equivalent.append((i, m))
+        else:
+            runnable.append((i, m))
+    if args.check:
+        for i, m, count in stale:
+            print(f"STALE {mutant_id(i)} {m.file}: {m.why} -- snippet found {count} times: "
+                  f"{m.original!r}")
+        print(f"{len(chosen)} entries: {len(runnable)} runnable, {len(equivalent)} "
+              f"equivalent, {len(stale)} stale")
+        return 1 if stale else 0
+
+    broken = []
+    if not args.no_baseline and runnable:
+        files = sorted({t for _, m in runnable for t in m.tests})
+        print(f"baseline: the unmutated covering tests ({len(files)} files) ...", flush=True)
+        broken, _ = baseline_failures(root, files, deselect, args.timeout * 4)
+        for node in broken:
+            print(f"  already failing, deselected: {node}")
+
+    results = {}
+    start = time.monotonic()
+
+    def report(i, m, status, seconds, output):
+        results[i] = (status, output)
+        label = {"fail": "killed", "timeout": "killed (timeout)", "pass": "SURVIVED",
+                 "stale": "STALE", "error": "ERROR", "no-tests": "NO TESTS"}[status]
+        found = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.MULTILINE)
+        by = f"  <- {found.group(1)}" if status == "fail" and found else ""
+        print(f"{mutant_id(i)} {label:17s} {seconds:6.1f}s  {m.file}: {m.why}{by}", flush=True)
+
+    if hasattr(os, "fork") and not args.no_fork:
+        preload()
+        run_all_forked(root, runnable, deselect, args.timeout, broken, max(1, args.jobs),
+                       report)
+    else:  # a new Python per run; the threads only wait for them
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = {pool.submit(run_one, root, i, m, deselect, args.timeout, broken): (i, m)
+                       for i, m in runnable}
+            for future in concurrent.futures.as_completed(futures):
+                report(*futures[future], *future.result())
+
+    killed = [i for i, (s, _) in results.items() if s in ("fail", "timeout")]
+    survivors = [i for i, (s, _) in results.items() if s == "pass"]
+    errors = [i for i, (s, _) in results.items() if s in ("error", "no-tests", "stale")]
+    print()
+    for i, m, count in stale:
+        print(f"STALE {mutant_id(i)} {m.file}: {m.why}\n      the snippet is found {count} "
+              f"times (must be once); update it: {m.original!r}")
+    for i, m in equivalent:
+        print(f"equivalent {mutant_id(i)} {m.file}: {m.why} -- {m.equivalent}")
+    for i in sorted(survivors):
+        m = CATALOGUE[i]
+        print(f"SURVIVOR {mutant_id(i)} {m.file}: {m.why}\n    - {m.original!r}\n"
+              f"    + {m.mutant!r}\n    tests: {' '.join(m.tests)}")
+        if args.verbose:
+            print(results[i][1])
+    for i in sorted(errors):
+        m = CATALOGUE[i]
+        print(f"ERROR {mutant_id(i)} {m.file}: {m.why}: {results[i][0]}")
+    run = len(killed) + len(survivors)
+    rate = 100.0 * len(killed) / run if run else 100.0
+    print(f"\nkill rate: {len(killed)}/{run} = {rate:.1f}%   ({len(survivors)} survived, "
+          f"{len(stale)} stale, {len(equivalent)} equivalent, {len(errors)} errors; "
+          f"{time.monotonic() - start:.0f}s)")
+    return 1 if survivors or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
