@@ -31,7 +31,6 @@ absolute sigma 0.1): the same arithmetic as sb3, for a like-for-like engine timi
 Seeds run in turn, each through every peer, so a change in machine load falls on all.
 """
 import argparse
-import ast
 import os
 import statistics
 import time
@@ -45,6 +44,7 @@ import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
 from common import EVAL_SEEDS, seed_line, summarize  # noqa: E402
+from minirl.cli import parse_set  # noqa: E402
 
 ENV_ID = "Pendulum-v1"
 SOLVED = -200.0
@@ -117,20 +117,6 @@ def peers(names):
     return {n: runners[n] for n in names}
 
 
-def parse_set(items):
-    """['hidden_sizes=(64, 64)', 'noise=ou'] -> {'hidden_sizes': (64, 64), 'noise': 'ou'}."""
-    hparams = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set needs key=value, got {item!r}")
-        try:
-            hparams[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            hparams[key] = text
-    return hparams
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(EVAL_SEEDS[:5]),
@@ -145,7 +131,7 @@ def main(argv=None):
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="minirl ddpg hyperparameters")
     args = parser.parse_args(argv)
-    hparams = parse_set(args.set)
+    hparams = parse_set(args.set or [])
 
     runners = peers(args.peers.split(","))
     seeds = list(args.seeds)

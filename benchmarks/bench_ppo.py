@@ -27,7 +27,6 @@ Seeds 100-104 were chosen before any tuning and never tuned on. Both libraries r
 one BLAS / torch thread.
 """
 import argparse
-import ast
 import os
 import statistics
 import time
@@ -37,6 +36,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 os.environ.setdefault("MKL_NUM_THREADS", str(THREADS))
 
 import minirl  # noqa: E402
+from minirl.cli import parse_set  # noqa: E402
 
 EVAL_SEED = 10_000  # final evaluation episodes start from reset(seed=EVAL_SEED + 100 seed + i)
 
@@ -84,19 +84,6 @@ def run_sb3(env, seed, steps, zoo):
     return SB3Policy(model), time.perf_counter() - started, time.process_time() - cpu, []
 
 
-def parse_set(items):
-    hparams = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set needs key=value, got {item!r}")
-        try:
-            hparams[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            hparams[key] = text
-    return hparams
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="CartPole-v1", choices=sorted(TASKS))
@@ -110,7 +97,7 @@ def main(argv=None):
                         help="run the sb3 peers on the first K seeds only")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
-    hparams = parse_set(args.set)
+    hparams = parse_set(args.set or [])
     steps = args.steps or TASKS[args.env][0]
     bar = TASKS[args.env][1]
 

@@ -25,7 +25,6 @@ Seeds 100-104 were chosen before any tuning and never tuned on. Both libraries r
 one BLAS / torch thread.
 """
 import argparse
-import ast
 import os
 import statistics
 import time
@@ -37,6 +36,7 @@ os.environ.setdefault("MKL_NUM_THREADS", str(THREADS))
 import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
+from minirl.cli import parse_set  # noqa: E402
 
 ENV_ID = "Pendulum-v1"
 BAR = -200.0
@@ -89,19 +89,6 @@ def run_sb3(algo, seed, steps, peer):
     return SB3Policy(model), time.perf_counter() - started, time.process_time() - cpu, []
 
 
-def parse_set(items):
-    hparams = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set needs key=value, got {item!r}")
-        try:
-            hparams[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            hparams[key] = text
-    return hparams
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algos", default="td3,sac")
@@ -115,7 +102,7 @@ def main(argv=None):
                         help="run the sb3 peers on the first K seeds only")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
-    hparams = parse_set(args.set)
+    hparams = parse_set(args.set or [])
     algos = args.algos.split(",")
     names = args.peers.split(",")
     unknown = sorted(set(names) - set(PEERS)) + sorted(set(algos) - set(ZOO))

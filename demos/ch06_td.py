@@ -13,31 +13,14 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))  # run from a checkout
 
 import gymnasium as gym
-import numpy as np
 
 import minirl  # noqa: F401  (registers minirl/GridWorld-v0)
+from minirl.envs import CountVisits
 from minirl.plot import plot_q_map, plot_value_map
 from minirl.tabular import mc, td
 
 
 SCALE = 1.0  # colours from -1 to +1, as in every GridWorld map of the demos
-
-
-class CountVisits(gym.Wrapper):
-    """Counts how often each action is taken in each state (for the Q map)."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        self.visits = np.zeros((env.observation_space.n, env.action_space.n), dtype=int)
-
-    def reset(self, **kwargs):
-        self.state, info = self.env.reset(**kwargs)
-        return self.state, info
-
-    def step(self, action):
-        self.visits[self.state, action] += 1
-        self.state, *rest = self.env.step(action)
-        return (self.state, *rest)
 
 
 def main():

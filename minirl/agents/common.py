@@ -24,7 +24,7 @@ import minirl.functions as F
 
 __all__ = ["bootstrapped_target", "sample_categorical", "categorical_log_prob",
            "categorical_entropy", "strip_prefix", "gaussian_log_prob",
-           "gaussian_entropy", "elementwise_min"]
+           "gaussian_entropy", "elementwise_min", "finite_action_bounds"]
 
 
 def bootstrapped_target(reward, next_value, terminated, gamma):
@@ -94,3 +94,14 @@ def elementwise_min(a, b):
     sum is still the upstream gradient. Same-shaped Variables or arrays."""
     stacked = F.concat([F.reshape(a, (*a.shape, 1)), F.reshape(b, (*b.shape, 1))], axis=-1)
     return F.min(stacked, axis=-1)
+
+
+def finite_action_bounds(algo, action_space):
+    """(low, high) of a Box action space as flat float32 arrays. A tanh output is mapped
+    onto them, so an infinite bound is an error that names the algorithm and the space."""
+    low = np.asarray(action_space.low, np.float32).reshape(-1)
+    high = np.asarray(action_space.high, np.float32).reshape(-1)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise ValueError(f"{algo} maps a tanh output onto the action bounds, so they must "
+                         f"be finite; this environment's action space is {action_space}")
+    return low, high

@@ -34,7 +34,7 @@ import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
 from minirl.agents.base import Agent, HParam
-from minirl.agents.common import bootstrapped_target, strip_prefix
+from minirl.agents.common import bootstrapped_target, finite_action_bounds, strip_prefix
 from minirl.agents.hparams import SIZES
 from minirl.core import no_grad
 from minirl.replay import ReplayBuffer
@@ -191,14 +191,8 @@ class DDPGAgent(Agent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
-        low = np.asarray(action_space.low, np.float32).reshape(-1)
-        high = np.asarray(action_space.high, np.float32).reshape(-1)
-        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-            raise ValueError(f"{self.name} scales a tanh output onto the action bounds, "
-                             f"so they must be finite; this environment's action space "
-                             f"is {action_space}")
-        self.low, self.high = low, high
-        self.action_size = low.size
+        low, high = finite_action_bounds(self.name, action_space)
+        self.low, self.high, self.action_size = low, high, low.size
         self.gamma, self.tau, self.batch_size = h["gamma"], h["tau"], h["batch_size"]
         self.learning_starts = h["learning_starts"]
         hidden = tuple(int(n) for n in h["hidden_sizes"])

@@ -37,8 +37,8 @@ import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
 from minirl.agents.base import Agent, HParam
-from minirl.agents.common import (bootstrapped_target, elementwise_min, gaussian_log_prob,
-                                  strip_prefix)
+from minirl.agents.common import (bootstrapped_target, elementwise_min, finite_action_bounds,
+                                  gaussian_log_prob, strip_prefix)
 from minirl.agents.ddpg import Critic, frozen, scale_action
 from minirl.agents.hparams import SIZES
 from minirl.core import no_grad
@@ -160,12 +160,7 @@ class SACAgent(Agent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
-        low = np.asarray(action_space.low, np.float32).reshape(-1)
-        high = np.asarray(action_space.high, np.float32).reshape(-1)
-        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-            raise ValueError(f"{self.name} squashes its actions onto the bounds with tanh, "
-                             f"so they must be finite; this environment's action space "
-                             f"is {action_space}")
+        low, high = finite_action_bounds(self.name, action_space)
         self.low, self.high, self.action_size = low, high, low.size
         self.gamma, self.tau, self.batch_size = h["gamma"], h["tau"], h["batch_size"]
         self.target_entropy = (-float(self.action_size) if h["target_entropy"] is None

@@ -5,6 +5,7 @@ Importing ``minirl`` registers them with gymnasium, so ``gymnasium.make`` and
 imported only when its environment is made.
 """
 import gymnasium as gym
+import numpy as np
 from gymnasium.envs.registration import register, registry
 
 
@@ -35,3 +36,22 @@ def make_env(env, **kwargs):
     if not isinstance(env, gym.Env):
         raise TypeError(f"env must be a gymnasium.Env or an env id, got {type(env).__name__}")
     return env
+
+
+class CountVisits(gym.Wrapper):
+    """Counts how often each action is taken in each state of a Discrete env:
+    ``visits[s, a]``, for a Q map that shows what was never tried."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.visits = np.zeros((env.observation_space.n, env.action_space.n), dtype=int)
+        self.state = None
+
+    def reset(self, **kwargs):
+        self.state, info = self.env.reset(**kwargs)
+        return self.state, info
+
+    def step(self, action):
+        self.visits[self.state, action] += 1
+        self.state, *rest = self.env.step(action)
+        return (self.state, *rest)
