@@ -295,7 +295,7 @@ class Linear:
     def __call__(self, x):
         return Add()(MatMul()(x, self.W), self.b)
 
-    def params(self):
+    def parameters(self):
         return [self.W, self.b]
 
 
@@ -334,12 +334,11 @@ W_true = np.array([[1.0, -2.0], [0.5, 0.0], [-1.0, 3.0]])
 x_fit = rng.standard_normal((64, 3))
 t_fit = x_fit @ W_true + 0.5
 
-opt = SGD(layer.params(), lr=0.1)
-opt_m = optim.SGD(layer_m.parameters() if hasattr(layer_m, "parameters")
-                  else layer_m.params(), lr=0.1)
+opt = SGD(layer.parameters(), lr=0.1)
+opt_m = optim.SGD(layer_m.parameters(), lr=0.1)
 losses = []
 for _ in range(200):
-    for p in layer.params():
+    for p in layer.parameters():
         p.grad = None
     loss = MeanSquaredError()(layer(x_fit), t_fit)
     backward(loss)

@@ -95,7 +95,7 @@ def test_terminal_step_does_not_bootstrap():
 
 def test_learns_q_star_on_gridworld():
     """Exploring starts (every cell can start an episode) so that every state is
-    visited; 30k steps of the book's agent (lr 0.01, gamma 0.9, epsilon 0.1).
+    visited; 30k steps of the book's agent (preset "book": lr 0.01, gamma 0.9, epsilon 0.1).
 
     Greedy actions match Q* on every state whose optimal action is unique, and Q is
     within 0.4 of Q* everywhere (mean error below 0.15).
@@ -103,7 +103,7 @@ def test_learns_q_star_on_gridworld():
     model = GridWorld()
     q_star = exact_q(model)
     env = gym.wrappers.TimeLimit(GridWorld(start_state=None), max_episode_steps=100)
-    agent = minirl.train("qnet", env, 30000, seed=0).agent
+    agent = minirl.train("qnet", env, 30000, seed=0, preset="book").agent
     errors = []
     for state, q in q_star.items():
         learned = agent.q_values(model.state_to_index(state))
