@@ -79,6 +79,10 @@ A2C, A3C, DDPG = "minirl/agents/a2c.py", "minirl/agents/a3c.py", "minirl/agents/
 REPLAY, LAYERS, OPTIM = "minirl/replay.py", "minirl/layers.py", "minirl/optimizers.py"
 FUNCS, CORE = "minirl/functions.py", "minirl/core.py"
 COMMON = "minirl/agents/common.py"
+PPO, TD3, SAC = "minirl/agents/ppo.py", "minirl/agents/td3.py", "minirl/agents/sac.py"
+HPARAMS = "minirl/agents/hparams.py"
+T_PPO, T_TD3, T_SAC = ("tests/test_ppo.py",), ("tests/test_td3.py",), ("tests/test_sac.py",)
+T_HPARAMS = ("tests/test_train.py", "tests/test_a2c.py", "tests/test_cli.py")
 
 CATALOGUE = [
     # --- chapter 1: bandits -------------------------------------------------------------
@@ -788,6 +792,82 @@ CATALOGUE = [
     Mutant(OPTIM, "t *= 1 - tau\n        t += tau * s",
            "t *= tau\n        t += (1 - tau) * s", T_OPTIM,
            "Polyak averaging with tau swapped"),
+    # --- after the book: PPO ----------------------------------------------------------------
+    Mutant(PPO, "ratio = F.exp(log_prob - old_log_prob)", "ratio = F.exp(old_log_prob - log_prob)",
+           T_PPO, "ratio pi_old / pi_theta"),
+    Mutant(PPO, "clipped = F.clip(ratio, 1.0 - clip_coef, 1.0 + clip_coef) * advantages",
+           "clipped = F.clip(ratio, 1.0 - clip_coef, 1.0 + clip_coef)", T_PPO,
+           "clipped term without the advantage"),
+    Mutant(PPO, "return F.mean(elementwise_min(unclipped, clipped))",
+           "return F.mean(-elementwise_min(-unclipped, -clipped))", T_PPO,
+           "max instead of min: the pessimistic bound lost"),
+    Mutant(PPO, "return F.mean(elementwise_min(unclipped, clipped))",
+           "return F.mean(clipped)", T_PPO, "only the clipped term"),
+    Mutant(PPO, "clipped_values = old_values + F.clip(values - old_values, -clip_coef, clip_coef)",
+           "clipped_values = values + F.clip(values - old_values, -clip_coef, clip_coef)", T_PPO,
+           "value clip around the new value"),
+    Mutant(PPO, "return 0.5 * F.mean(-elementwise_min(-unclipped, -clipped))  # max = -min(-a, -b)",
+           "return 0.5 * F.mean(elementwise_min(unclipped, clipped))", T_PPO,
+           "clipped value loss takes the min"),
+    Mutant(PPO, "return float(np.mean(np.expm1(log_ratio) - log_ratio))",
+           "return float(np.mean(-log_ratio))", T_PPO, "approx KL as the k1 estimator"),
+    Mutant(PPO, "return (advantages - advantages.mean()) / (advantages.std() + 1e-8)",
+           "return advantages / (advantages.std() + 1e-8)", T_PPO,
+           "advantages scaled but not centred"),
+    Mutant(PPO, "loss = -surrogate + h[\"value_coef\"] * v_loss - h[\"entropy_coef\"] * entropy",
+           "loss = -surrogate + h[\"value_coef\"] * v_loss + h[\"entropy_coef\"] * entropy",
+           T_PPO, "entropy penalised instead of rewarded"),
+    Mutant(PPO, "loss = -surrogate + h[\"value_coef\"] * v_loss - h[\"entropy_coef\"] * entropy",
+           "loss = surrogate + h[\"value_coef\"] * v_loss - h[\"entropy_coef\"] * entropy",
+           T_PPO, "surrogate minimised"),
+    # --- after the book: TD3 -----------------------------------------------------------------
+    Mutant(TD3, "return np.clip(next_action + np.clip(noise, -noise_clip, noise_clip), low, high)",
+           "return np.clip(next_action + noise, low, high)", T_TD3, "smoothing noise not clipped"),
+    Mutant(TD3, "return np.clip(next_action + np.clip(noise, -noise_clip, noise_clip), low, high)",
+           "return next_action + np.clip(noise, -noise_clip, noise_clip)", T_TD3,
+           "smoothed action not clipped to the bounds"),
+    Mutant(TD3, "return bootstrapped_target(reward, np.minimum(next_q1, next_q2), terminated, gamma)",
+           "return bootstrapped_target(reward, np.maximum(next_q1, next_q2), terminated, gamma)",
+           T_TD3, "max of the twin critics"),
+    Mutant(TD3, "return bootstrapped_target(reward, np.minimum(next_q1, next_q2), terminated, gamma)",
+           "return bootstrapped_target(reward, next_q1, terminated, gamma)", T_TD3,
+           "one critic only"),
+    Mutant(TD3, "if self.updates % self.hparams[\"policy_delay\"] == 0:",
+           "if True:", T_TD3, "actor not delayed"),
+    Mutant(TD3, "q2 = self.critic2_target(batch.next_obs, smoothed).data[:, 0]",
+           "q2 = self.critic2(batch.next_obs, smoothed).data[:, 0]", T_TD3,
+           "second target from the online critic"),
+    # --- after the book: SAC -----------------------------------------------------------------
+    Mutant(SAC, "return 2.0 * (LOG_2 - abs_u - F.log(1.0 + F.exp(-2.0 * abs_u)))",
+           "return 2.0 * (LOG_2 - abs_u + F.log(1.0 + F.exp(-2.0 * abs_u)))", T_SAC,
+           "log(1 - tanh^2) with a wrong sign"),
+    Mutant(SAC, "return (gaussian_log_prob(u, mean, log_std) - F.sum(log1m_tanh_sq(u), axis=-1)",
+           "return (gaussian_log_prob(u, mean, log_std) + F.sum(log1m_tanh_sq(u), axis=-1)",
+           T_SAC, "change of variables added instead of subtracted"),
+    Mutant(SAC, "            - float(np.sum(np.log(half_range))))", "            )", T_SAC,
+           "the affine scaling's Jacobian dropped"),
+    Mutant(SAC, "soft_value = np.minimum(next_q1, next_q2) - alpha * next_log_prob",
+           "soft_value = np.minimum(next_q1, next_q2) + alpha * next_log_prob", T_SAC,
+           "entropy bonus with the wrong sign"),
+    Mutant(SAC, "soft_value = np.minimum(next_q1, next_q2) - alpha * next_log_prob",
+           "soft_value = np.maximum(next_q1, next_q2) - alpha * next_log_prob", T_SAC,
+           "max of the twin target critics"),
+    Mutant(SAC, "return F.mean(alpha * log_prob - elementwise_min(q1, q2))",
+           "return F.mean(alpha * log_prob - q1)", T_SAC, "actor loss on one critic"),
+    Mutant(SAC, "return F.mean(alpha * log_prob - elementwise_min(q1, q2))",
+           "return F.mean(-alpha * log_prob - elementwise_min(q1, q2))", T_SAC,
+           "actor rewarded for low entropy"),
+    Mutant(SAC, "return -F.mean(F.exp(log_alpha) * (np.asarray(log_prob) + target_entropy))",
+           "return -F.mean(F.exp(log_alpha) * (np.asarray(log_prob) - target_entropy))", T_SAC,
+           "temperature against minus the target entropy"),
+    Mutant(SAC, "u = mean + F.exp(log_std) * xi", "u = mean + log_std * xi", T_SAC,
+           "log sigma used as sigma"),
+    # --- the hyperparameter spec -------------------------------------------------------------
+    Mutant(HPARAMS, "above = value > low if low_open else value >= low",
+           "above = value >= low", T_HPARAMS, "open lower bound admits its end"),
+    Mutant(HPARAMS, "below = value < high if high_open else value <= high",
+           "below = value < high", T_HPARAMS, "closed upper bound refuses its end"),
+    Mutant(HPARAMS, "and math.isfinite(value)):", "):", T_HPARAMS, "NaN accepted as a number"),
 ]
 
 

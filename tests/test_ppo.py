@@ -325,3 +325,45 @@ def test_learns_a_continuous_task():
                           update_epochs=10, lr=3e-3, hidden_sizes=(32,))
     mean = minirl.evaluate(result.agent, env, 10, seed=123)[0]
     assert mean > -0.5, mean
+
+
+# --- the pieces of the loss, by hand ----------------------------------------------------
+def test_approx_kl_is_k3_per_sample():
+    """k3 = (rho - 1) - log rho: for rho = 2 that is 1 - log 2, positive, where the
+    k1 estimator -log rho would give -log 2 (both are unbiased only on average)."""
+    assert ppo.approx_kl(np.log([0.5]), np.log([0.25])) == pytest.approx(1 - np.log(2))
+    assert ppo.approx_kl(np.log([0.25]), np.log([0.5])) == pytest.approx(-0.5 + np.log(2))
+
+
+def test_advantages_are_centred_and_scaled():
+    a = np.array([1.0, 2.0, 3.0, 6.0])
+    expected = (a - 3.0) / (np.sqrt(((a - 3.0) ** 2).mean()) + 1e-8)
+    np.testing.assert_allclose(ppo.normalize_advantages(a), expected, rtol=1e-12)
+
+
+def test_the_loss_is_minus_surrogate_plus_value_minus_entropy_by_hand():
+    """L = -L^CLIP + c_v L^V - c_e H, each term computed here in NumPy from the logits."""
+    agent = make(seed=5, value_coef=0.7, entropy_coef=0.3, clip_vloss=False, norm_adv=False)
+    rng = np.random.default_rng(5)
+    B = 6
+    obs = rng.normal(size=(B, 3)).astype(np.float32)
+    actions = rng.integers(3, size=B)
+    with minirl.no_grad():
+        logits = agent.policy.net(obs).data.astype(np.float64)
+        values = agent.critic(obs).data.astype(np.float64)
+    log_p = logits - logits.max(1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+    new_log_prob = log_p[np.arange(B), actions]
+    old_log_prob = new_log_prob + rng.choice([-0.4, 0.0, 0.4], size=B)
+    advantages, returns = rng.normal(size=B), rng.normal(size=B)
+    batch = {"obs": obs, "actions": actions, "log_probs": old_log_prob,
+             "advantages": advantages, "returns": returns, "values": values}
+    ratio = np.exp(new_log_prob - old_log_prob)
+    surrogate = np.mean(np.minimum(ratio * advantages, np.clip(ratio, 0.8, 1.2) * advantages))
+    value = 0.5 * np.mean((values - returns) ** 2)
+    entropy = np.mean(-(np.exp(log_p) * log_p).sum(1))
+    loss, stats = ppo.ppo_loss(agent.policy, agent.critic, batch, agent.hparams)
+    assert agent.hparams["clip_coef"] == 0.2
+    assert float(loss.data) == pytest.approx(-surrogate + 0.7 * value - 0.3 * entropy,
+                                             rel=1e-5)
+    assert stats["entropy"] == pytest.approx(entropy, rel=1e-5)

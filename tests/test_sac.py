@@ -225,3 +225,12 @@ def test_resumed_training_ends_where_an_uninterrupted_run_does(tmp_path):
     assert resumed.records == whole.records
     sw, sr = whole.agent.state_dict(), resumed.agent.state_dict()
     assert all(np.array_equal(sw[k], sr[k]) for k in sw)
+
+
+def test_the_actor_loss_by_hand():
+    """J_pi = mean(alpha log pi - min(Q_1, Q_2)): the smaller critic, the entropy term
+    with a plus sign (a high log-probability, a low entropy, costs)."""
+    from minirl.agents.sac import sac_actor_loss
+    loss = sac_actor_loss(0.5, Variable(np.array([-1.0, 2.0])), Variable(np.array([3.0, 1.0])),
+                          Variable(np.array([2.0, 4.0])))
+    assert float(loss.data) == pytest.approx(np.mean([0.5 * -1 - 2.0, 0.5 * 2 - 1.0]))

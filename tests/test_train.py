@@ -33,6 +33,11 @@ def test_registry_errors_name_the_problem():
         minirl.make_agent("qnet", GRID, gamma=1.5)
     with pytest.raises(ValueError, match="lr must be > 0"):
         minirl.make_agent("qnet", GRID, lr=0.0)
+    with pytest.raises(ValueError, match="qnet: lr must be a finite number > 0, got nan"):
+        minirl.make_agent("qnet", GRID, lr=float("nan"))
+    with pytest.raises(ValueError, match="qnet: lr must be a finite number > 0, got 'fast'"):
+        minirl.make_agent("qnet", GRID, lr="fast")
+    assert minirl.make_agent("qnet", GRID, gamma=1.0).hparams["gamma"] == 1.0  # [0, 1]
     with pytest.raises(ValueError, match="epsilon"):
         minirl.make_agent("qnet", GRID, epsilon=-0.1)
     with pytest.raises(ValueError, match="no preset 'fast'"):
