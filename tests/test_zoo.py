@@ -42,10 +42,6 @@ LONGER = {
 # Runs that miss the bar with the defaults, as measured (seed 0): kept visible as
 # expected failures, so a change that fixes one shows up as an unexpected pass.
 KNOWN_MISSES = {
-    ("double-dqn", "minirl/SparseChain-v0"): "0 of 1 after 3000 and 5000 steps: the action "
-        "gap Q*(s, right) - Q*(s, wrong) is gamma^k (1 - gamma^2), about 0.02 at gamma 0.99",
-    ("noisy-dqn", "minirl/SparseChain-v0"): "0 of 1 after 3000 and 5000 steps (the same "
-        "small action gap, with noise in every weight)",
     ("rainbow", "minirl/ResetCorridor-v0"): "0 of 1 after 3000 steps; 1 of 1 after 5000, "
         "too slow for the suite",
 }

@@ -26,7 +26,7 @@ ALGORITHMS = {
                     "DQN with a dueling head, Q = V + A - mean A"),
     "noisy-dqn": ("minirl.agents.dqn", "DQNAgent", {"noisy": True, "preset": "noisy"}, "10",
                   "DQN exploring through noisy layers instead of epsilon"),
-    "c51": ("minirl.agents.dqn", "DQNAgent", {"categorical": True}, "10",
+    "c51": ("minirl.agents.dqn", "DQNAgent", {"categorical": True, "preset": "c51"}, "10",
             "C51: a distribution over returns on a fixed support"),
     "rainbow": ("minirl.agents.dqn", "DQNAgent", {"preset": "rainbow"}, "10",
                 "Rainbow: double, prioritized, dueling, noisy, C51 and n-step together"),

@@ -238,13 +238,15 @@ class DQNAgent(Agent):
     hyperparameters = (
         # network and optimiser
         HParam("hidden_sizes", (64, 64), SIZES, None, "hidden layer widths of the Q network"),
-        HParam("lr", 2.3e-3, float, "(0, inf)", "Adam step size"),
+        # 1e-3 and a 20k replay, not the rl-zoo's 2.3e-3 and 100k: with those the final
+        # CartPole policy held on 1 of 5 evaluation seeds, with these on 4 (docs/ch08.md)
+        HParam("lr", 1e-3, float, "(0, inf)", "Adam step size"),
         HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
         HParam("loss", "huber", str, ("huber", "mse"), "TD loss (C51 uses cross-entropy)"),
         HParam("max_grad_norm", 10.0, float, "(0, inf)", "global gradient-norm clip",
                none="no clipping"),
         # replay and schedule of updates
-        HParam("buffer_size", 100_000, int, "[1, inf)", "replay capacity"),
+        HParam("buffer_size", 20_000, int, "[1, inf)", "replay capacity"),
         HParam("batch_size", 64, int, "[1, inf)", "minibatch size"),
         HParam("learning_starts", 1000, int, "[0, inf)", "steps before the first update"),
         HParam("train_freq", 256, int, "[1, inf)", "environment steps between update rounds"),
@@ -285,8 +287,11 @@ class DQNAgent(Agent):
         # Every flag on. Noisy nets explore by themselves, but a short burst of random
         # actions found Acrobot's goal sooner than the noise alone (docs/ch10-dqn-variants.md).
         "rainbow": {"double": True, "prioritized": True, "dueling": True, "noisy": True,
-                    "categorical": True, "n_step": 3,
+                    "categorical": True, "n_step": 3, "lr": 2.3e-3,
                     "epsilon_start": 1.0, "epsilon_end": 0.0, "exploration_steps": 8000},
+        # The categorical loss keeps the larger step it was measured with: at lr 1e-3 C51
+        # missed the end-reward chain and the reset corridor of the small-task zoo.
+        "c51": {"categorical": True, "lr": 2.3e-3},
         # Noisy networks explore through their weights: no epsilon (``noisy-dqn``).
         "noisy": {"noisy": True, "epsilon_start": 0.0, "epsilon_end": 0.0},
     }
