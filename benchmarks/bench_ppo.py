@@ -36,6 +36,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 os.environ.setdefault("MKL_NUM_THREADS", str(THREADS))
 
 import minirl  # noqa: E402
+from common import importable_peers  # noqa: E402
 from minirl.cli import parse_set  # noqa: E402
 
 EVAL_SEED = 10_000  # final evaluation episodes start from reset(seed=EVAL_SEED + 100 seed + i)
@@ -105,14 +106,7 @@ def main(argv=None):
     unknown = sorted(set(names) - {"minirl", "sb3", "sb3-zoo"})
     if unknown:
         raise SystemExit(f"unknown peer(s) {unknown}; choose from minirl, sb3, sb3-zoo")
-    if any(n.startswith("sb3") for n in names):
-        try:
-            import stable_baselines3  # noqa: F401
-            import torch
-            torch.set_num_threads(THREADS)
-        except ImportError:
-            print("stable_baselines3 / torch not importable: sb3 peers skipped")
-            names = [n for n in names if not n.startswith("sb3")]
+    names = importable_peers(names, THREADS)
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     slow = seeds[:args.sb3_seeds] if args.sb3_seeds is not None else seeds

@@ -47,3 +47,17 @@ def summary_line(name, rows, bar):
     return (f"{name:<20} final >= {bar:g} on {held}/{len(rows)} seeds; finals "
             + " ".join(f"{f:.1f}" for f in finals)
             + f" (mean {np.mean(finals):.1f})")
+
+
+def importable_peers(names, threads):
+    """``names`` without the stable-baselines3 peers when SB3 or torch cannot be
+    imported (benchmarks skip an absent peer); torch gets ``threads`` threads."""
+    if any(n.startswith("sb3") for n in names):
+        try:
+            import stable_baselines3  # noqa: F401
+            import torch
+            torch.set_num_threads(threads)
+        except ImportError:
+            print("stable_baselines3 / torch not importable: sb3 peers skipped")
+            return [n for n in names if not n.startswith("sb3")]
+    return names
