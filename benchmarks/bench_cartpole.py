@@ -27,6 +27,7 @@ these networks are too small for threads to help, and on a busy machine they hur
     python benchmarks/bench_cartpole.py --envs CartPole-v1 --no-sb3   # the table in docs/ch08.md
     python benchmarks/bench_cartpole.py --algos dqn rainbow --seeds 200 201
     python benchmarks/bench_cartpole.py --stop-at-solve --out runs/bench
+    python benchmarks/bench_cartpole.py --algos dqn --set n_step=1    # 1-step targets
 
 Writes ``bench_cartpole.csv`` (one row per run) and ``bench_cartpole.png`` (steps and
 seconds to solve, per algorithm and environment) in ``--out``.
@@ -59,6 +60,7 @@ import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
 from common import EVAL_SEEDS, summarize as summarize_final  # noqa: E402
+from minirl.cli import parse_set  # noqa: E402
 
 ALGOS = ["dqn", "double-dqn", "per-dqn", "dueling-dqn", "noisy-dqn", "c51", "rainbow"]
 THRESHOLD = {"CartPole-v1": 475.0, "Acrobot-v1": -100.0}
@@ -95,7 +97,8 @@ def run_minirl(algo, env_id, seed, steps, args):
         start = time.perf_counter()
         result = minirl.train(algo, env_id, steps, seed=seed, eval_every=args.eval_every,
                               eval_episodes=args.eval_episodes, plot=False,
-                              stop_return=THRESHOLD[env_id] if args.stop_at_solve else None)
+                              stop_return=THRESHOLD[env_id] if args.stop_at_solve else None,
+                              **parse_set(args.set))
         total = time.perf_counter() - start
     row = summarize(algo, env_id, seed, result.evaluations, total - clock.seconds,
                     clock.seconds, env_id)
@@ -270,6 +273,8 @@ def main(argv=None):
                         help="end each run at its first solve (speed comparison only: the "
                              "final return is then the solving agent's)")
     parser.add_argument("--no-sb3", action="store_true", help="skip stable-baselines3")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="hyperparameter overrides for every minirl agent (n_step=1)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
     parser.add_argument("--out", default=".")
     args = parser.parse_args(argv)

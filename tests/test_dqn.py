@@ -156,7 +156,10 @@ def test_agent_loss_matches_numpy(name, loss):
         assert not np.array_equal(best, next_t.argmax(axis=1)), "nets should disagree"
     else:
         next_v = next_t.max(axis=1)
-    y = b.reward + 0.9 * (1 - b.terminated) * next_v
+    # The default 3-step target: G + gamma^steps (1 - terminated) Q_target(s', a*), with
+    # fewer steps where an episode ended inside the window.
+    assert np.any(b.steps > 1)
+    y = b.reward + 0.9 ** b.steps * (1 - b.terminated) * next_v
     per_sample = (q - y) ** 2 if loss == "mse" else huber(q - y)
     w = b.weights if name == "per-dqn" else np.ones(len(x))
     if name == "per-dqn":
@@ -408,7 +411,8 @@ def test_same_seed_same_run():
 
 CHAIN = dict(hidden_sizes=(32,), lr=3e-3, gamma=0.9, buffer_size=2000, batch_size=32,
              learning_starts=100, train_freq=1, gradient_steps=1, target_update_interval=50,
-             epsilon_start=1.0, epsilon_end=0.1, exploration_steps=600, max_grad_norm=10.0)
+             epsilon_start=1.0, epsilon_end=0.1, exploration_steps=600, max_grad_norm=10.0,
+             n_step=1)  # the 1-step target's fixed point is Q*; n steps follow the policy
 
 
 def check_learns_the_chain(name, steps=1500, lowest=1.0, **hparams):

@@ -182,12 +182,14 @@ def test_noisy_linear_noise_is_factorised_and_evaluation_is_deterministic():
 
 
 def test_noisy_agent_explores_by_noise_and_evaluates_deterministically():
-    agent = minirl.make_agent("noisy-dqn", "CartPole-v1", seed=0, hidden_sizes=(32,))
-    assert agent.hparams["epsilon_start"] == agent.hparams["epsilon_end"] == 0.0
-    assert agent.epsilon == 0.0
-    # An epsilon chosen explicitly is kept.
-    chosen = minirl.make_agent("noisy-dqn", "CartPole-v1", epsilon_start=0.3)
-    assert chosen.hparams["epsilon_start"] == 0.3
+    # The preset: a burst of epsilon from 1 to 0 over 8000 steps, then the noise alone.
+    preset = minirl.make_agent("noisy-dqn", "CartPole-v1", seed=0, hidden_sizes=(32,))
+    h = preset.hparams
+    assert (h["epsilon_start"], h["epsilon_end"], h["exploration_steps"]) == (1.0, 0.0, 8000)
+    # An epsilon chosen explicitly is kept; with 0 the noise is all that explores.
+    agent = minirl.make_agent("noisy-dqn", "CartPole-v1", seed=0, hidden_sizes=(32,),
+                              epsilon_start=0.0)
+    assert agent.hparams["epsilon_start"] == 0.0 and agent.epsilon == 0.0
     obs = np.random.default_rng(1).standard_normal((40, 4)).astype(np.float32)
     greedy = [agent.act(o, explore=False) for o in obs]
     assert greedy == [agent.act(o, explore=False) for o in obs]
@@ -424,7 +426,7 @@ C51 = dict(n_atoms=11, v_min=-1.0, v_max=2.0)
     ("dueling-dqn", {}),
     ("noisy-dqn", {"epsilon_start": 0.0, "epsilon_end": 0.0}),  # the noise explores
     ("c51", C51),
-    ("rainbow", {**C51, "lowest": 0.6}),
+    ("rainbow", {**C51, "n_step": 3, "lowest": 0.6}),
 ])
 def test_learns_the_chain(name, hparams):
     check_learns_the_chain(name, **hparams)

@@ -208,8 +208,8 @@ def test_greedy_q_values_are_the_mean_path():
 
 
 def test_learn_draws_new_noise_for_both_networks_and_its_loss_is_numpy():
-    """y = r + gamma (1 - terminated) max_a' Q(s', a'; theta^-, eps^-), with eps^- a new
-    draw for the target network, independent of the online network's eps."""
+    """y = G + gamma^steps (1 - terminated) max_a' Q(s', a'; theta^-, eps^-), with eps^- a
+    new draw for the target network, independent of the online network's eps."""
     agent = noisy_agent()
     rng = np.random.default_rng(3)
     for _ in range(40):
@@ -231,5 +231,6 @@ def test_learn_draws_new_noise_for_both_networks_and_its_loss_is_numpy():
     agent.qnet.load_state_dict(online)  # the parameters the loss was computed with
     q = numpy_qnet(agent.qnet, b.obs, online_noise)[np.arange(len(b.action)), b.action]
     next_q = numpy_qnet(agent.target_qnet, b.next_obs, target_noise).max(axis=1)
-    y = b.reward + 0.9 * (1 - b.terminated) * next_q
+    assert np.any(b.steps > 1)  # the default 3-step targets: gamma^steps
+    y = b.reward + 0.9 ** b.steps * (1 - b.terminated) * next_q
     np.testing.assert_allclose(result["loss"], np.mean((q - y) ** 2), rtol=1e-4)

@@ -268,6 +268,87 @@ def test_episode_update_takes_one_step_on_exactly_the_episode_loss():
     assert not np.allclose(a.pi.l0.W.data, b.pi.l0.W.data)  # and it stepped
 
 
+@pytest.mark.parametrize("name", ["simple-pg", "reinforce"])
+def test_episodes_per_update_steps_once_on_the_mean_of_the_episode_losses(name):
+    """With E = 2 the first episode takes no step; the second takes one on
+    (1/2)(L_1 + L_2). By hand for the linear softmax policy on one-hot states:
+    grad_W log pi(a|s) = onehot(s) (e_a - pi(.|s))^T, grad_b = e_a - pi(.|s), so
+    grad L = -(1/E) sum_e sum_t Phi_t^e grad log pi(a_t^e|s_t^e)."""
+    gamma = 0.9
+    agent = tiny_agent(name, 0, gamma=gamma, seed=4, episodes_per_update=2)
+    pi = policy_table(agent)
+    W0 = agent.pi.l0.W.data.copy()
+    episodes = [PATHS[3], PATHS[12]]
+    grad_W, grad_b = np.zeros((N_STATES, 2)), np.zeros(2)
+    for k, (states, actions, rewards, nexts, _) in enumerate(episodes):
+        for t in range(len(states)):
+            agent.update(states[t], actions[t], rewards[t], nexts[t], nexts[t] in TERMINAL,
+                         False)
+        if k == 0:  # one episode of two: remembered, not learned from
+            np.testing.assert_array_equal(agent.pi.l0.W.data, W0)
+            assert len(agent.episodes) == 1
+        phi = (np.full(len(rewards), sum(gamma ** t * r for t, r in enumerate(rewards)))
+               if name == "simple-pg" else
+               [sum(gamma ** (k - t) * rewards[k] for k in range(t, len(rewards)))
+                for t in range(len(rewards))])
+        for t, (state, action) in enumerate(zip(states, actions)):
+            score = np.eye(2)[action] - pi[state]
+            grad_W[state] -= phi[t] * score / len(episodes)
+            grad_b -= phi[t] * score / len(episodes)
+    assert agent.episodes == [] and not np.array_equal(agent.pi.l0.W.data, W0)
+    np.testing.assert_allclose(agent.pi.l0.W.grad, grad_W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(agent.pi.l0.b.grad, grad_b, rtol=1e-10, atol=1e-12)
+
+
+def test_simple_pg_step_size_decays_linearly_to_zero_over_anneal_steps():
+    """lr_t = lr (1 - t / anneal_steps), floored at 0, with t the environment steps seen
+    when the episode's update runs (Identity episodes are 10 steps); at 0 nothing moves."""
+    env = gym.make("minirl/Identity-v0")
+    agent = minirl.make_agent("simple-pg", env, seed=0, lr=0.01, anneal_steps=25,
+                              hidden_size=8)
+    obs, _ = env.reset(seed=0)
+    lrs, weights = [], []
+    for _ in range(4):
+        done = False
+        while not done:
+            action = agent.act(obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            agent.update(obs, action, reward, next_obs, terminated, truncated)
+            obs, done = next_obs, terminated or truncated
+        lrs.append(agent.optimizer.lr)
+        weights.append(agent.pi.l0.W.data.copy())
+        obs, _ = env.reset()
+    np.testing.assert_allclose(lrs, [0.01 * (1 - 10 / 25), 0.01 * (1 - 20 / 25), 0.0, 0.0],
+                               atol=1e-15)
+    np.testing.assert_array_equal(weights[3], weights[2])  # lr 0: no step
+    assert not np.array_equal(weights[1], weights[0])
+    # The other episodic agents keep a constant step unless asked.
+    assert minirl.make_agent("reinforce", env).hparams["anneal_steps"] is None
+
+
+def test_simple_pg_weights_by_the_undiscounted_return_by_default():
+    """gamma = 1: Phi_t = G(tau) = sum of the episode's rewards."""
+    agent = minirl.make_agent("simple-pg", "CartPole-v1")
+    assert agent.gamma == 1.0
+    np.testing.assert_array_equal(agent.weights(np.ones(300)), np.full(300, 300.0))
+
+
+def test_resume_with_episodes_waiting_for_their_update_continues_exactly(tmp_path):
+    """Saved after 4 episodes of 10 steps and 5 more steps with E = 3: the 4th episode,
+    not yet learned from, is saved with the unfinished one, and the resumed run is the
+    run that never stopped."""
+    kwargs = dict(seed=3, hidden_size=8, lr=0.01, episodes_per_update=3)
+    straight = minirl.train("simple-pg", "minirl/Identity-v0", 125, plot=False, **kwargs)
+    half = minirl.train("simple-pg", "minirl/Identity-v0", 45, out=str(tmp_path),
+                        plot=False, **kwargs)
+    assert len(half.agent.episodes) == 1 and len(half.agent.memory_x) == 5
+    resumed = minirl.train("simple-pg", "minirl/Identity-v0", 125, out=str(tmp_path),
+                           resume=True, plot=False)
+    assert resumed.records == straight.records
+    for key, value in straight.agent.state_dict().items():
+        np.testing.assert_array_equal(resumed.agent.state_dict()[key], value, err_msg=key)
+
+
 def test_entropy_bonus_adds_minus_beta_grad_entropy_to_the_actor():
     """L_pi(beta) - L_pi(0) = -beta sum_t H(pi(.|s_t)), and so are their gradients."""
     beta = 0.5

@@ -39,6 +39,7 @@ from minirl.agents.base import Agent, HParam
 from minirl.agents.common import (bootstrapped_target, categorical_entropy,
                                   categorical_log_prob, sample_categorical)
 from minirl.core import no_grad
+from minirl.replay import linear_schedule
 
 __all__ = ["discounted_return", "reward_to_go", "advantage", "policy_loss", "value_loss", "policy_net", "value_net",
            "SimplePG", "Reinforce", "ReinforceBaseline", "ActorCritic"]
@@ -119,20 +120,42 @@ class SimplePG(Agent):
     step on  L = -G(tau) sum_t log pi(a_t|s_t)  (``simple_pg.py`` in the book). An
     episode cut by a time limit is learned from as it was observed: its return lacks
     what would have come after the cut, and nothing here can estimate that.
+
+    Its defaults differ from the other agents' in two ways (docs/ch09.md measures both):
+
+    * gamma = 1: the weight is the episode's return itself. Discounted, G(tau) saturates
+      at 1/(1 - gamma) and long episodes look alike (gamma 0.99: 95.1 after 300 steps,
+      99.3 after 500), which leaves almost nothing for the gradient to follow.
+    * the step size decays linearly to 0 over ``anneal_steps`` environment steps. At
+      the optimum every episode has the same G(tau), and G(tau) sum_t grad log pi has
+      expectation 0 (E_a[grad log pi(a|s)] = 0): the gradient is pure noise, and a
+      constant step walks the policy off the optimum. A step that shrinks lets it
+      settle (Robbins & Monro 1951). ``anneal_steps=None`` keeps lr constant.
+
+    ``episodes_per_update = E > 1`` averages the loss over E episodes before the step,
+    L = (1/E) sum_e L_e: the Monte Carlo estimate of (9.1) over E trajectories, as
+    Spinning Up's simplest policy gradient takes it (a batch of episodes per epoch). Its
+    variance is 1/E of one episode's, which is what the weight G(tau) needs.
     """
     name = "simple-pg"
     action_spaces = (gym.spaces.Discrete,)
     observation_spaces = (gym.spaces.Box, gym.spaces.Discrete)
     # Defaults: tuned on CartPole-v1 (benchmarks/bench_policy_gradient.py). "book": the
     # chapter's 4 -> 128 -> 2 policy, Adam 2e-4, gamma 0.98 (it trains 3000 episodes of
-    # CartPole with a 200-step limit).
+    # CartPole with a 200-step limit), one episode per step.
     hyperparameters = (
-        HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
+        HParam("gamma", 1.0, float, "[0, 1]", "discount factor"),
         HParam("lr", 1e-3, float, "(0, inf)", "Adam step size of the policy"),
+        HParam("anneal_steps", 200_000, int, "[1, inf)",
+               "decay lr linearly to 0 over this many environment steps",
+               none="a constant lr"),
         HParam("hidden_size", 128, int, "[1, inf)", "width of each hidden layer"),
         HParam("hidden_layers", 1, int, "[0, inf)", "number of hidden layers"),
+        HParam("episodes_per_update", 1, int, "[1, inf)",
+               "episodes whose losses are averaged into one gradient step"),
     )
-    presets = {"book": {"gamma": 0.98, "lr": 2e-4, "hidden_size": 128, "hidden_layers": 1}}
+    presets = {"book": {"gamma": 0.98, "lr": 2e-4, "anneal_steps": None, "hidden_size": 128,
+                        "hidden_layers": 1, "episodes_per_update": 1}}
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
@@ -143,6 +166,8 @@ class SimplePG(Agent):
                              h["hidden_layers"], rng=self.rng)
         self.optimizer = optim.Adam(self.pi.parameters(), lr=h["lr"])
         self.memory_x, self.memory_actions, self.memory_rewards = [], [], []
+        self.episodes = []  # finished episodes not yet learned from (episodes_per_update)
+        self.steps = 0      # environment steps seen: the clock of the lr schedule
 
     # -- acting -----------------------------------------------------------------------
     def action_probs(self, obs):
@@ -178,10 +203,26 @@ class SimplePG(Agent):
         """(module, optimizer) for each loss name."""
         return {"policy": (self.pi, self.optimizer)}
 
-    def learn(self, x, actions, rewards, next_x, terminated):
-        """One gradient step on each loss (each network has its own loss and optimizer:
-        the graphs are disjoint, so neither loss moves the other network)."""
-        losses = self.losses(x, actions, rewards, next_x, terminated)
+    def batch_losses(self, episodes):
+        """L = (1/E) sum_e L_e for each loss name: the mean over E episodes, each a tuple
+        (x, actions, rewards, next_x, terminated) as ``losses`` takes it."""
+        per_episode = [self.losses(*episode) for episode in episodes]
+        return {name: sum(losses[name] for losses in per_episode) / len(per_episode)
+                for name in per_episode[0]}
+
+    def learning_rate(self):
+        """lr_t = lr (1 - t / anneal_steps), floored at 0, at environment step t."""
+        h = self.hparams
+        if h.get("anneal_steps") is None:
+            return h["lr"]
+        return linear_schedule(h["lr"], 0.0, h["anneal_steps"], self.steps)
+
+    def learn(self, episodes):
+        """One gradient step on each loss, averaged over ``episodes`` (each network has
+        its own loss and optimizer: the graphs are disjoint, so neither loss moves the
+        other network)."""
+        self.optimizer.lr = self.learning_rate()  # the policy's step (a critic keeps its own)
+        losses = self.batch_losses(episodes)
         pairs = self.modules_optimizers()
         for module, _ in pairs.values():
             module.zero_grad()
@@ -192,7 +233,9 @@ class SimplePG(Agent):
         return {f"{name}_loss": loss.item() for name, loss in losses.items()}
 
     def update(self, obs, action, reward, next_obs, terminated, truncated):
-        """Remember the step; at the end of the episode learn from all of it."""
+        """Remember the step; when ``episodes_per_update`` episodes have ended, learn
+        from all of them."""
+        self.steps += 1
         self.memory_x.append(self.encode(obs))
         self.memory_actions.append(int(action))
         self.memory_rewards.append(float(reward))
@@ -205,7 +248,11 @@ class SimplePG(Agent):
         actions = np.array(self.memory_actions, np.int64)
         rewards = np.array(self.memory_rewards, np.float32)
         self.memory_x, self.memory_actions, self.memory_rewards = [], [], []
-        return self.learn(x, actions, rewards, next_x, done)
+        self.episodes.append((x, actions, rewards, next_x, done))
+        if len(self.episodes) < self.hparams["episodes_per_update"]:
+            return None
+        episodes, self.episodes = self.episodes, []
+        return self.learn(episodes)
 
     # -- state ------------------------------------------------------------------------
     def modules(self):
@@ -215,16 +262,32 @@ class SimplePG(Agent):
         return {"pi": self.optimizer}
 
     def extra_state(self):
-        """The unfinished episode, so a resumed run learns from all of it."""
-        x = (np.stack(self.memory_x) if self.memory_x
-             else np.zeros((0, self.encode.size), np.float32))
-        return {"memory_x": x, "memory_actions": np.array(self.memory_actions, np.int64),
-                "memory_rewards": np.array(self.memory_rewards, np.float64)}
+        """The unfinished episode and the finished ones not yet learned from, so a
+        resumed run learns from all of them."""
+        size = self.encode.size
+        x = np.stack(self.memory_x) if self.memory_x else np.zeros((0, size), np.float32)
+        state = {"memory_x": x, "memory_actions": np.array(self.memory_actions, np.int64),
+                 "memory_rewards": np.array(self.memory_rewards, np.float64),
+                 "episodes_lengths": np.array([len(e[0]) for e in self.episodes], np.int64),
+                 "steps": np.array(self.steps, np.int64)}
+        for i, name in enumerate(("x", "actions", "rewards", "next_x", "terminated")):
+            parts = [episode[i] for episode in self.episodes]
+            empty = np.zeros((0, size) if name in ("x", "next_x") else 0,
+                             (np.float32, np.int64, np.float32, np.float32, bool)[i])
+            state[f"episodes_{name}"] = np.concatenate(parts) if parts else empty
+        return state
 
     def load_extra_state(self, state):
         self.memory_x = [np.array(row, np.float32) for row in state["memory_x"]]
         self.memory_actions = [int(a) for a in state["memory_actions"]]
         self.memory_rewards = [float(r) for r in state["memory_rewards"]]
+        self.steps = int(state.get("steps", 0))
+        self.episodes = []
+        starts = np.cumsum(np.concatenate([[0], state.get("episodes_lengths", [])]))
+        for start, end in zip(starts[:-1], starts[1:]):
+            self.episodes.append(tuple(
+                np.array(state[f"episodes_{name}"][start:end]) for name in
+                ("x", "actions", "rewards", "next_x", "terminated")))
 
 
 class Reinforce(SimplePG):
@@ -234,6 +297,13 @@ class Reinforce(SimplePG):
     have expectation zero; dropping them removes their noise (``reinforce.py``).
     """
     name = "reinforce"
+    # G_t does not saturate the way G(tau) does, and a constant step held (docs/ch09.md)
+    hyperparameters = SimplePG.hyperparameters + (
+        HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
+        HParam("anneal_steps", None, int, "[1, inf)",
+               "decay lr linearly to 0 over this many environment steps",
+               none="a constant lr"),
+    )
 
     def weights(self, rewards):
         """Phi_t = G_t = sum_(k>=t) gamma^(k-t) r_k. A time limit that cut the episode
@@ -249,7 +319,7 @@ class ReinforceBaseline(Reinforce):
     the last state (bootstrap on truncation, never on termination).
     """
     name = "reinforce-baseline"
-    hyperparameters = SimplePG.hyperparameters + (
+    hyperparameters = Reinforce.hyperparameters + (
         HParam("value_lr", 1e-3, float, "(0, inf)", "Adam step size of the value network"),
     )
     presets = {"book": {**SimplePG.presets["book"], "value_lr": 5e-4}}
@@ -303,11 +373,15 @@ class ActorCritic(ReinforceBaseline):
     name = "actor-critic"
     # a smaller policy step than the episodic agents: it steps after every transition,
     # and at 1e-3 its CartPole policy collapses again after solving
-    hyperparameters = ReinforceBaseline.hyperparameters + (
+    # (it learns from each step: no episodes_per_update, and no anneal_steps)
+    hyperparameters = tuple(h for h in ReinforceBaseline.hyperparameters
+                            if h.name not in ("episodes_per_update", "anneal_steps")) + (
         HParam("lr", 5e-4, float, "(0, inf)", "Adam step size of the policy"),
         HParam("entropy_coef", 0.0, float, "[0, inf)", "weight of the entropy bonus"),
     )
-    presets = {"book": {**ReinforceBaseline.presets["book"], "entropy_coef": 0.0}}
+    presets = {"book": {**{k: v for k, v in ReinforceBaseline.presets["book"].items()
+                           if k not in ("episodes_per_update", "anneal_steps")},
+                        "entropy_coef": 0.0}}
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
@@ -332,5 +406,5 @@ class ActorCritic(ReinforceBaseline):
         ``truncated`` needs nothing here: the TD target bootstraps unless ``terminated``."""
         x = self.encode(obs)[None]
         next_x = self.encode(next_obs)[None]
-        return self.learn(x, np.array([action], np.int64), np.array([reward], np.float32),
-                          next_x, np.array([terminated], bool))
+        return self.learn([(x, np.array([action], np.int64), np.array([reward], np.float32),
+                            next_x, np.array([terminated], bool))])
