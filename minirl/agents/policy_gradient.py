@@ -130,7 +130,8 @@ class SimplePG(Agent):
       the optimum every episode has the same G(tau), and G(tau) sum_t grad log pi has
       expectation 0 (E_a[grad log pi(a|s)] = 0): the gradient is pure noise, and a
       constant step walks the policy off the optimum. A step that shrinks lets it
-      settle (Robbins & Monro 1951). ``anneal_steps=None`` keeps lr constant.
+      settle (Robbins & Monro 1951): over 400k steps, the budget it is benchmarked
+      with. ``anneal_steps=None`` keeps lr constant.
 
     ``episodes_per_update = E > 1`` averages the loss over E episodes before the step,
     L = (1/E) sum_e L_e: the Monte Carlo estimate of (9.1) over E trajectories, as
@@ -146,7 +147,7 @@ class SimplePG(Agent):
     hyperparameters = (
         HParam("gamma", 1.0, float, "[0, 1]", "discount factor"),
         HParam("lr", 1e-3, float, "(0, inf)", "Adam step size of the policy"),
-        HParam("anneal_steps", 200_000, int, "[1, inf)",
+        HParam("anneal_steps", 400_000, int, "[1, inf)",
                "decay lr linearly to 0 over this many environment steps",
                none="a constant lr"),
         HParam("hidden_size", 128, int, "[1, inf)", "width of each hidden layer"),
