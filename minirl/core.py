@@ -38,6 +38,7 @@ class no_grad:
     A class rather than a generator-based context manager: it is entered on every
     action an agent takes, and this costs a quarter as much.
     """
+    __slots__ = ("old",)
     _value = False
 
     def __enter__(self):
@@ -50,6 +51,7 @@ class no_grad:
 
 class enable_grad(no_grad):
     """``with enable_grad():`` builds the graph again inside a ``no_grad`` block."""
+    __slots__ = ()
     _value = True
 
 

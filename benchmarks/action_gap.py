@@ -1,0 +1,83 @@
+"""Why does a DQN-family policy fall off a solved CartPole? Watch its values as it trains.
+
+Trains one agent with its defaults for ``--steps`` environment steps in a plain step
+loop and, every ``--every`` steps, prints what the last 5000 replayed states say:
+
+* the greedy return (5 episodes on fixed seeds),
+* the mean of max_a Q(s, a) (on CartPole no return exceeds 1/(1 - gamma) = 100),
+* the mean action gap |Q(s, 0) - Q(s, 1)| (two actions),
+* the share of terminal transitions,
+* for C51, the mean probability on the top atom z = v_max.
+
+    python benchmarks/action_gap.py c51 --seed 107          # the table in docs/ch10-dqn-variants.md
+    python benchmarks/action_gap.py dqn --seed 107
+    python benchmarks/action_gap.py dqn --seed 200 --set n_step=1
+"""
+import argparse
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+
+import minirl  # noqa: E402
+from minirl.cli import parse_set  # noqa: E402
+from minirl.core import no_grad  # noqa: E402
+
+RECENT = 5000  # replayed states looked at
+
+
+def recent_states(replay, n=RECENT):
+    """The indices of the newest ``n`` transitions of a ring buffer, newest first."""
+    n = min(n, len(replay))
+    return (replay.position - 1 - np.arange(n)) % replay.capacity
+
+
+def snapshot(agent, env_id):
+    """The figures above, for the agent as it is now."""
+    index = recent_states(agent.replay)
+    with no_grad():
+        out = agent.qnet(agent.replay.obs[index]).data
+    q = agent.q_of(out)
+    row = {"greedy": minirl.evaluate(agent, env_id, 5, seed=999)[0],
+           "max_q": float(q.max(axis=1).mean()),
+           "gap": float(np.abs(q[:, 0] - q[:, 1]).mean()),
+           "terminal": float(agent.replay.terminated[index].mean())}
+    if out.ndim == 3:  # C51 logits (B, A, atoms)
+        p = np.exp(out - out.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        row["top_atom"] = float(p[..., -1].mean())
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("algo", help="a DQN-family algorithm with two actions' Q")
+    parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--seed", type=int, default=107)
+    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--every", type=int, default=5000)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args(argv)
+
+    env = gym.make(args.env)
+    agent = minirl.make_agent(args.algo, env, seed=args.seed, **parse_set(args.set))
+    obs, _ = env.reset(seed=args.seed)
+    for step in range(1, args.steps + 1):
+        action = agent.act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        agent.update(obs, action, reward, next_obs, terminated, truncated)
+        obs = next_obs
+        if terminated or truncated:
+            obs, _ = env.reset()
+        if step % args.every == 0:
+            row = snapshot(agent, args.env)
+            print(f"{step}: greedy {row['greedy']:.0f}, mean max Q {row['max_q']:.1f}, "
+                  f"action gap {row['gap']:.3f}, terminal {row['terminal']:.4f}"
+                  + (f", top atom {row['top_atom']:.3f}" if "top_atom" in row else ""),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
