@@ -218,10 +218,18 @@ def main(argv=None):
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     fail = f"minirl {args.command}: error:"
+    stopping = False
     try:
         return command(args)
     except KeyboardInterrupt as stop:
-        from minirl.signals import exit_status
+        from minirl.signals import STOP_SIGNALS, exit_status
+        # The run is stopping and what is on disk is settled: a further Ctrl-C while
+        # the message is printed and the process exits must not turn status 130 into
+        # death by signal (the handlers stay ignored until the process has exited).
+        if threading.current_thread() is threading.main_thread():
+            stopping = True
+            for stop_signal in STOP_SIGNALS:
+                signal.signal(stop_signal, signal.SIG_IGN)
         signum = getattr(stop, "signum", signal.SIGINT)
         if hasattr(stop, "saved"):  # TrainingInterrupted: it says what is on disk
             print(f"\n{stop}", file=sys.stderr)
@@ -246,7 +254,7 @@ def main(argv=None):
             return 2
         raise
     finally:
-        if previous is not None:
+        if previous is not None and not stopping:
             signal.signal(signal.SIGTERM, previous)
 
 

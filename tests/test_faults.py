@@ -163,6 +163,30 @@ def test_sigterm_saves_and_exits_143_and_sigkill_resumes_exactly(tmp_path):
         np.testing.assert_array_equal(value, resumed.qnet.state_dict()[key])
 
 
+def test_a_ctrl_c_while_the_saved_run_exits_keeps_status_130(tmp_path):
+    """Ctrl-C, the run is saved and the message printed; more Ctrl-Cs while the process
+    exits must not turn status 130 into death by SIGINT (-2)."""
+    run = tmp_path / "run"
+    proc = _popen(["train", "qnet", "--env", GRID, "--steps", "1000000", "--out", str(run),
+                   "--checkpoint-every", "0.2", "--quiet"])
+    _wait_for((run / "checkpoint.npz").exists, what="a periodic checkpoint")
+    proc.send_signal(signal.SIGINT)
+    lines = []
+    for line in proc.stderr:  # the message comes once the checkpoint is on disk
+        lines.append(line)
+        if "saved in" in line:
+            break
+    for _ in range(20):  # through the rest of the way out
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.002)
+    _, err = proc.communicate(timeout=60)
+    err = "".join(lines) + err
+    assert proc.returncode == 130, err
+    assert "stopped by SIGINT" in err and "Traceback" not in err, err
+
+
 def test_ctrl_c_before_training_starts_says_nothing_was_saved(tmp_path):
     """A Ctrl-C that lands before training (here: while the command line is read)
     saves nothing and says so: only a run that saved may claim a checkpoint."""
