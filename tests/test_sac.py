@@ -22,6 +22,7 @@ from minirl.agents.sac import (SACAgent, log1m_tanh_sq, squashed_gaussian_log_pr
                                temperature_loss)
 from minirl.gradcheck import numerical_grad
 from minirl.replay import Batch
+from agent_checks import check_save_load_resumes_exactly
 
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
 LOW, HIGH = np.array([-1.0, 0.0], np.float32), np.array([3.0, 0.5], np.float32)
@@ -179,22 +180,8 @@ def test_the_temperature_gradient_by_hand():
 
 
 def test_save_load_resumes_exactly(tmp_path):
-    agent = make(seed=4)
-    rng = np.random.default_rng(4)
-    for _ in range(30):
-        o = rng.uniform(-1, 1, 3).astype(np.float32)
-        agent.update(o, agent.act(o), -1.0, o, False, False)
-    agent.save(tmp_path / "sac.npz")
-    loaded = minirl.load_agent(tmp_path / "sac.npz")
-    for _ in range(10):
-        o = rng.uniform(-1, 1, 3).astype(np.float32)
-        assert np.array_equal(loaded.act(o, explore=False), agent.act(o, explore=False))
-        x, y = agent.act(o), loaded.act(o)
-        assert np.array_equal(x, y)
-        assert agent.update(o, x, -1.0, o, False, False) == loaded.update(o, y, -1.0, o,
-                                                                         False, False)
-    sa, sl = agent.state_dict(), loaded.state_dict()
-    assert sa.keys() == sl.keys() and all(np.array_equal(sa[k], sl[k]) for k in sa)
+    check_save_load_resumes_exactly(make(seed=4), np.random.default_rng(4),
+                                    tmp_path / "sac.npz", warmup=30)
 
 
 def test_learns_the_continuous_identity():

@@ -15,6 +15,7 @@ import numpy as np
 import minirl
 from minirl.agents.td3 import TD3Agent, clipped_double_q_target, target_policy_smoothing
 from minirl.replay import Batch
+from agent_checks import check_save_load_resumes_exactly
 
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
 
@@ -121,22 +122,8 @@ def test_actor_and_targets_move_only_every_policy_delay_critic_steps():
 
 
 def test_save_load_resumes_exactly(tmp_path):
-    agent = make(seed=2)
-    rng = np.random.default_rng(2)
-    for _ in range(31):  # past learning_starts, mid-way between two actor steps
-        o = rng.uniform(-1, 1, 3).astype(np.float32)
-        agent.update(o, agent.act(o), -1.0, o, False, False)
-    agent.save(tmp_path / "td3.npz")
-    loaded = minirl.load_agent(tmp_path / "td3.npz")
-    for _ in range(10):
-        o = rng.uniform(-1, 1, 3).astype(np.float32)
-        assert np.array_equal(loaded.act(o, explore=False), agent.act(o, explore=False))
-        x, y = agent.act(o), loaded.act(o)
-        assert np.array_equal(x, y)
-        assert agent.update(o, x, -1.0, o, False, False) == loaded.update(o, y, -1.0, o,
-                                                                         False, False)
-    sa, sl = agent.state_dict(), loaded.state_dict()
-    assert sa.keys() == sl.keys() and all(np.array_equal(sa[k], sl[k]) for k in sa)
+    check_save_load_resumes_exactly(make(seed=2), np.random.default_rng(2),
+                                    tmp_path / "td3.npz", warmup=31)  # past learning_starts, mid-way between two actor steps
 
 
 def test_learns_the_continuous_identity():

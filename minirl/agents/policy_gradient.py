@@ -113,6 +113,10 @@ def value_net(in_size, hidden_size=128, hidden_layers=1, rng=None):
 
 
 # --- the agents --------------------------------------------------------------------------
+# A finished episode as ``losses`` takes it: (x, actions, rewards, next_x, terminated).
+EPISODE_FIELDS = (("x", np.float32), ("actions", np.int64), ("rewards", np.float32),
+                  ("next_x", np.float32), ("terminated", bool))
+
 class SimplePG(Agent):
     """Section 9.1: every log pi(a_t|s_t) of an episode weighted by its return G(tau).
 
@@ -271,11 +275,10 @@ class SimplePG(Agent):
                  "memory_rewards": np.array(self.memory_rewards, np.float64),
                  "episodes_lengths": np.array([len(e[0]) for e in self.episodes], np.int64),
                  "steps": np.array(self.steps, np.int64)}
-        for i, name in enumerate(("x", "actions", "rewards", "next_x", "terminated")):
-            parts = [episode[i] for episode in self.episodes]
-            empty = np.zeros((0, size) if name in ("x", "next_x") else 0,
-                             (np.float32, np.int64, np.float32, np.float32, bool)[i])
-            state[f"episodes_{name}"] = np.concatenate(parts) if parts else empty
+        for i, (name, dtype) in enumerate(EPISODE_FIELDS):
+            empty = np.zeros((0, size) if name.endswith("x") else (0,), dtype)
+            state[f"episodes_{name}"] = np.concatenate(
+                [episode[i] for episode in self.episodes] or [empty])
         return state
 
     def load_extra_state(self, state):
@@ -286,9 +289,8 @@ class SimplePG(Agent):
         self.episodes = []
         starts = np.cumsum(np.concatenate([[0], state.get("episodes_lengths", [])]))
         for start, end in zip(starts[:-1], starts[1:]):
-            self.episodes.append(tuple(
-                np.array(state[f"episodes_{name}"][start:end]) for name in
-                ("x", "actions", "rewards", "next_x", "terminated")))
+            self.episodes.append(tuple(np.array(state[f"episodes_{name}"][start:end])
+                                       for name, _ in EPISODE_FIELDS))
 
 
 class Reinforce(SimplePG):
