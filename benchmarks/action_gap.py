@@ -7,7 +7,8 @@ loop and, every ``--every`` steps, prints what the last 5000 replayed states say
 * the mean of max_a Q(s, a) (on CartPole no return exceeds 1/(1 - gamma) = 100),
 * the mean action gap |Q(s, 0) - Q(s, 1)| (two actions),
 * the share of terminal transitions,
-* for C51, the mean probability on the top atom z = v_max.
+* for C51, the mean probability on the top atom z = v_max,
+* for noisy layers, the mean |sigma| of each layer's weights (values on the mean path).
 
     python benchmarks/action_gap.py c51 --seed 107          # the table in docs/ch10-dqn-variants.md
     python benchmarks/action_gap.py dqn --seed 107
@@ -37,6 +38,7 @@ def recent_states(replay, n=RECENT):
 def snapshot(agent, env_id):
     """The figures above, for the agent as it is now."""
     index = recent_states(agent.replay)
+    agent.qnet.remove_noise()  # noisy layers: the mean path, as the greedy policy acts
     with no_grad():
         out = agent.qnet(agent.replay.obs[index]).data
     q = agent.q_of(out)
@@ -48,6 +50,9 @@ def snapshot(agent, env_id):
         p = np.exp(out - out.max(axis=-1, keepdims=True))
         p /= p.sum(axis=-1, keepdims=True)
         row["top_atom"] = float(p[..., -1].mean())
+    if agent.qnet.noisy_layers:  # the learned noise scale, layer by layer
+        row["sigma"] = [float(np.abs(layer.W_sigma.data).mean())
+                        for layer in agent.qnet.noisy_layers]
     return row
 
 
@@ -75,7 +80,9 @@ def main(argv=None):
             row = snapshot(agent, args.env)
             print(f"{step}: greedy {row['greedy']:.0f}, mean max Q {row['max_q']:.1f}, "
                   f"action gap {row['gap']:.3f}, terminal {row['terminal']:.4f}"
-                  + (f", top atom {row['top_atom']:.3f}" if "top_atom" in row else ""),
+                  + (f", top atom {row['top_atom']:.3f}" if "top_atom" in row else "")
+                  + (", mean |sigma_W| " + " ".join(f"{v:.4f}" for v in row["sigma"])
+                     if "sigma" in row else ""),
                   flush=True)
 
 

@@ -148,7 +148,7 @@ class Variable:
                     f"backward() on a non-scalar Variable of shape {self.shape} needs a "
                     f"seed gradient: call .backward(grad) with an array of that shape, "
                     f"or reduce it first (F.sum, F.mean)")
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, self.data.dtype)  # (np.ones_like: slower)
         else:
             grad = as_array(grad.data if isinstance(grad, Variable) else grad,
                             dtype=self.data.dtype)
@@ -304,9 +304,7 @@ class Function:
         try:
             y = self.forward(*arrays)
         except ValueError as error:  # NumPy's shape errors, named by op and shapes
-            shapes = ", ".join(str(np.shape(a)) for a in arrays)
-            raise ValueError(f"{type(self).__name__}: cannot combine inputs of shapes "
-                             f"{shapes}: {error}") from None
+            raise shape_error(type(self).__name__, arrays, error) from None
         if y.__class__ is not np.ndarray:
             y = np.asarray(y)  # reductions to a scalar return NumPy scalars
         output = _constant(y)
@@ -342,6 +340,12 @@ class Function:
     def needs_grad(self, i):
         """Whether input i wants a gradient: lets costly backward terms be skipped."""
         return self.inputs[i].requires_grad
+
+
+def shape_error(op, arrays, error):
+    """The ValueError for inputs an op cannot combine, naming the op and their shapes."""
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    return ValueError(f"{op}: cannot combine inputs of shapes {shapes}: {error}")
 
 
 def sum_to(x, shape):

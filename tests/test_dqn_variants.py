@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 import minirl
 import minirl.layers as L
-from minirl.agents.dqn import (categorical_cross_entropy, dueling_aggregate,
+from minirl.agents.dqn import (QNet, categorical_cross_entropy, dueling_aggregate,
                                project_distribution)
-from minirl.core import Variable
+from minirl.core import Variable, no_grad
 from minirl.gradcheck import gradient_check, numerical_grad
 from minirl.replay import PrioritizedReplayBuffer
 
@@ -430,3 +430,21 @@ C51 = dict(n_atoms=11, v_min=-1.0, v_max=2.0)
 ])
 def test_learns_the_chain(name, hparams):
     check_learns_the_chain(name, **hparams)
+
+
+@pytest.mark.parametrize("dueling, n_atoms, noisy", [(False, 1, False), (True, 1, False),
+                                                      (False, 5, False), (True, 5, True)])
+def test_qnet_on_one_observation_is_the_row_of_a_batch(dueling, n_atoms, noisy):
+    """One observation (in,) gives exactly the batch's row, without the batch axis; the
+    agent acts on it (q_values), with or without a graph."""
+    net = QNet(3, 4, (6,), dueling=dueling, noisy=noisy, n_atoms=n_atoms,
+               rng=np.random.default_rng(1))
+    net.remove_noise()
+    obs = np.random.default_rng(2).standard_normal((2, 3)).astype(np.float32)
+    batch = net(obs).data
+    for i in range(2):
+        one = net(obs[i]).data
+        assert one.shape == batch.shape[1:]
+        np.testing.assert_allclose(one, batch[i], rtol=1e-6, atol=1e-6)
+        with no_grad():
+            np.testing.assert_allclose(net(obs[i]).data, batch[i], rtol=1e-6, atol=1e-6)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minirl.functions as F
-from minirl import Variable
+from minirl import Variable, enable_grad, no_grad
 from minirl.gradcheck import gradient_check
 
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -84,6 +84,9 @@ def test_reductions(op, shape, seed, data, keepdims):
     x = np.random.default_rng(seed).permutation(np.prod(shape)).reshape(shape) * 0.1
     fn = {"sum": F.sum, "mean": F.mean, "max": F.max}[op]
     gradient_check(lambda v: fn(v, axis=axis, keepdims=keepdims), x)
+    # the value itself, against NumPy's (a gradient check passes for any constant factor)
+    np.testing.assert_allclose(fn(Variable(x), axis=axis, keepdims=keepdims).data,
+                               getattr(np, op)(x, axis=axis, keepdims=keepdims))
 
 
 def test_max_ties_share_the_gradient_equally():
@@ -126,6 +129,7 @@ def test_matmul_and_linear(n, k, m, batch_dims, seed):
     gradient_check(F.matmul, rand((k,), seed), W)               # vector @ matrix
     gradient_check(F.matmul, x, rand((k,), seed))               # matrix @ vector
     gradient_check(F.matmul, rand((k,), seed), rand((k,), seed + 1))
+    gradient_check(F.linear, rand((k,), seed), W, b)              # one sample (k,)
 
 
 @SETTINGS
@@ -251,3 +255,38 @@ def test_ops_keep_float32():
         assert y.dtype == np.float32, y
     F.sum(F.linear(x, W) * 0.5).backward()
     assert x.grad.dtype == np.float32 and W.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 5), (2, 3, 5)])
+def test_lean_path_without_a_graph_gives_the_graph_path_values(shape):
+    """Under no_grad, linear and relu skip Function.__call__: same values bit for bit,
+    constants with no creator, the dtype as with a graph, inputs arrays or lists."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    W = Variable(rng.standard_normal((5, 4)).astype(np.float32))
+    b = Variable(rng.standard_normal(4).astype(np.float32))
+    with_graph = [F.linear(Variable(x), W, b), F.linear(Variable(x), W),
+                  F.relu(Variable(x)), F.relu(F.linear(x.tolist(), W, b))]
+    assert all(y.creator is not None for y in with_graph)
+    with no_grad():
+        lean = [F.linear(x, W, b), F.linear(Variable(x), W.data), F.relu(x),
+                F.relu(F.linear(x.tolist(), W, b.data))]
+    for y, z in zip(with_graph, lean):
+        assert z.creator is None and not z.requires_grad
+        assert z.dtype == y.dtype and z.shape == y.shape
+        np.testing.assert_array_equal(z.data, y.data)
+    # relu against negative, zero and positive values, by its definition
+    with no_grad():
+        np.testing.assert_array_equal(F.relu(np.array([-2.0, 0.0, 3.0])).data, [0, 0, 3])
+
+
+def test_lean_path_names_shapes_that_do_not_fit():
+    W, b = np.ones((3, 2), np.float32), np.ones(2, np.float32)
+    for run in (lambda: F.linear(np.ones((4, 5), np.float32), W, b),
+                lambda: F.linear(np.ones((4, 3), np.float32), W, np.ones(3, np.float32))):
+        for context in (no_grad, enable_grad):
+            with context(), pytest.raises(ValueError, match=r"Linear: cannot combine inputs "
+                                                            r"of shapes \(4, \d\), \(3, 2\)"):
+                run()
+    with no_grad(), pytest.raises(TypeError, match="numeric"):
+        F.relu(np.array(["a"]))

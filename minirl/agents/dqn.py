@@ -56,14 +56,15 @@ __all__ = ["QNet", "DQNAgent", "greedy_next_action", "td_target", "double_dqn_ta
 # The network
 # ---------------------------------------------------------------------------
 
-def dueling_aggregate(value, advantage):
+def dueling_aggregate(value, advantage, axis=1):
     """Q(s, a) = V(s) + A(s, a) - mean_a' A(s, a')   (Wang et al. 2016, Eq. 9).
 
     ``value`` is (B, 1, ...) and ``advantage`` (B, n_actions, ...): the mean is over
-    the action axis of each sample on its own. Subtracting it makes V and A
-    identifiable (adding a constant to A and removing it from V would change nothing).
+    the action ``axis`` of each sample on its own (axis 0 for one observation).
+    Subtracting it makes V and A identifiable (adding a constant to A and removing it
+    from V would change nothing).
     """
-    return value + advantage - F.mean(advantage, axis=1, keepdims=True)
+    return value + advantage - F.mean(advantage, axis=axis, keepdims=True)
 
 
 class QNet(L.Module):
@@ -71,6 +72,7 @@ class QNet(L.Module):
 
     The head gives Q(s, .) of shape (B, n_actions), or with ``n_atoms > 1`` (C51) the
     logits of a distribution over ``n_atoms`` returns per action, (B, n_actions, n_atoms).
+    One observation (in_size,) gives one sample's output, without the batch axis.
     ``dueling`` splits the head into V(s) and A(s, .) joined by ``dueling_aggregate``.
     ``noisy`` makes every layer a ``NoisyLinear``. The book's QNet is
     ``QNet(4, 2, (128, 128))``.
@@ -104,14 +106,14 @@ class QNet(L.Module):
     def forward(self, x):
         for layer in self.hidden:
             x = F.relu(layer(x))
-        batch = x.shape[0]
+        batch = x.shape[:-1]  # (B,), or () for one observation
+        atoms = () if self.n_atoms == 1 else (self.n_atoms,)
         if not self.dueling:
             y = self.head(x)
-            return y if self.n_atoms == 1 else y.reshape(batch, self.n_actions, self.n_atoms)
-        shape = (batch, 1) if self.n_atoms == 1 else (batch, 1, self.n_atoms)
-        value = self.value(x).reshape(shape)
-        advantage = self.advantage(x).reshape((batch, self.n_actions, *shape[2:]))
-        return dueling_aggregate(value, advantage)
+            return y.reshape(*batch, self.n_actions, *atoms) if atoms else y
+        value = self.value(x).reshape((*batch, 1, *atoms))
+        advantage = self.advantage(x).reshape((*batch, self.n_actions, *atoms))
+        return dueling_aggregate(value, advantage, axis=len(batch))
 
     def reset_noise(self):
         """A new noise sample in every NoisyLinear (nothing without ``noisy``)."""
@@ -376,9 +378,13 @@ class DQNAgent(Agent):
             return self.q_of(net(x).data)
 
     def q_values(self, obs):
-        """Q(s, .) for one observation, as an ndarray (noisy layers: the mean path)."""
+        """Q(s, .) for one observation, as an ndarray (noisy layers: the mean path).
+
+        The observation goes in as a vector, not a batch of one: NumPy's
+        vector-matrix product is the faster one, and acting is on every step.
+        """
         self.qnet.remove_noise()
-        return self._q(self.qnet, self.encode(obs)[None])[0]
+        return self._q(self.qnet, self.encode(obs))
 
     def act(self, obs, explore=True):
         """Epsilon-greedy on Q(s, .): random with probability epsilon, else argmax.
@@ -392,8 +398,7 @@ class DQNAgent(Agent):
                 return int(self.rng.integers(self.n_actions)) + self.action_start
             if self.noisy:
                 self.qnet.reset_noise()
-                return int(self._q(self.qnet, self.encode(obs)[None])[0].argmax()) + \
-                    self.action_start
+                return int(self._q(self.qnet, self.encode(obs)).argmax()) + self.action_start
         return int(self.q_values(obs).argmax()) + self.action_start
 
     # -- learning ----------------------------------------------------------------------
