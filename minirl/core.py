@@ -78,6 +78,7 @@ class Variable:
     """
     __slots__ = ("data", "grad", "creator", "generation", "name", "requires_grad",
                  "__weakref__")
+    grad_view = None  # a Parameter's stretch of a flat gradient array (layers.py)
     # An ndarray on the left of an operator (ndarray + Variable) must hand the work to
     # Variable.__radd__ instead of broadcasting over our object element by element.
     __array_ufunc__ = None
@@ -340,6 +341,17 @@ class Function:
     def needs_grad(self, i):
         """Whether input i wants a gradient: lets costly backward terms be skipped."""
         return self.inputs[i].requires_grad
+
+    def grad_buffer(self, i):
+        """Where input i's gradient may be written in place (``out=``), or None.
+
+        A parameter laid out flat (``layers.FlatParameters``) that has no gradient yet
+        gets it written straight into its stretch of the flat gradient array, as a
+        handwritten backward pass would, instead of into a new array copied there
+        afterwards. (Once it has one, a second gradient is a new array, summed in.)
+        """
+        x = self.inputs[i]
+        return x.grad_view if x.grad is None else None
 
 
 def shape_error(op, arrays, error):

@@ -478,10 +478,13 @@ class Linear(Function):
         gx = gy @ W.T if self.needs_grad(0) else None
         if x.ndim != 2:  # one sample (in,), or a batch of batches: a plain batch for gW
             x, gy = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
-        gW = x.T @ gy if self.needs_grad(1) else None
+        # gW and gb go straight into a flat layout's gradient array where they can
+        # (grad_buffer; None: new arrays, as np.matmul and np.add.reduce make anyway)
+        gW = np.matmul(x.T, gy, out=self.grad_buffer(1)) if self.needs_grad(1) else None
         if len(self.inputs) == 2:
             return gx, gW
-        return gx, gW, (gy.sum(axis=0) if self.needs_grad(2) else None)
+        gb = np.add.reduce(gy, axis=0, out=self.grad_buffer(2)) if self.needs_grad(2) else None
+        return gx, gW, gb
 
 
 def matmul(x, W):
