@@ -91,7 +91,7 @@ class MinirlDQN:
 
     def update(self, b):
         loss = self.loss(b)
-        self.qnet.zero_grad()
+        self.optimizer.zero_grad()  # as DQNAgent.learn does
         loss.backward()
         self.optimizer.step()
         return float(loss.data)

@@ -163,15 +163,8 @@ class Variable:
 
         # A max-heap on generation: the function nearest the output runs first, so
         # every gradient reaching a variable is summed before it is passed back.
-        heap, seen, tie = [], set(), 0
-
-        def push(f):
-            nonlocal tie
-            seen.add(f)
-            heapq.heappush(heap, (-f.generation, tie, f))
-            tie += 1
-
-        push(self.creator)
+        # (The count breaks ties between functions of one generation: first come, first.)
+        heap, seen, tie = [(-self.creator.generation, 0, self.creator)], {self.creator}, 1
         while heap:
             f = heapq.heappop(heap)[2]
             output = f.output()
@@ -195,7 +188,10 @@ class Variable:
                     # An intermediate's first gradient of this pass: afresh, not added
                     # to what an earlier backward(retain_grad=True) left on it.
                     x.grad = gx
-                    push(x.creator)
+                    creator = x.creator
+                    seen.add(creator)
+                    heapq.heappush(heap, (-creator.generation, tie, creator))
+                    tie += 1
             if not retain_grad and output is not self:
                 output.grad = None  # an intermediate's gradient is no longer needed
 

@@ -81,7 +81,9 @@ class FlatParameters:
     parameter sees no difference; code that treats them all alike runs on one array:
     an optimizer step ``theta <- theta - lr * g`` for all of them is ONE NumPy
     expression on ``data`` and ``grad``, and the backward pass already wrote every
-    gradient into ``grad`` (the ``Parameter.grad`` setter copies into the view).
+    gradient into ``grad`` (``Linear`` computes its gW and gb there directly,
+    ``Function.grad_buffer``; for any other op the ``Parameter.grad`` setter copies
+    into the view).
 
     ``grad`` holds all the gradients only when every parameter has one
     (``has_grads()``); a parameter without one keeps ``grad`` None. A single

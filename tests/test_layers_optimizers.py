@@ -443,3 +443,25 @@ def test_noisy_linear_is_one_formula_with_and_without_a_graph():
     W = layer.W_mu.data + layer.W_sigma.data * layer.eps_W
     b = layer.b_mu.data + layer.b_sigma.data * layer.eps_b
     np.testing.assert_allclose(acting, x @ W + b, rtol=1e-6)
+
+
+def test_linear_writes_its_gradient_into_the_flat_array_and_a_shared_weight_sums():
+    """Linear's backward writes gW, gb straight into the flat layout (no copy); a weight
+    used twice in one graph, or a second backward, adds to what is there."""
+    layer = L.Linear(3, 2, rng=np.random.default_rng(0))
+    flat = layer.flatten_parameters()
+    x1 = np.array([[1.0, 2.0, -1.0]], np.float32)
+    x2 = np.array([[0.5, -1.0, 3.0], [2.0, 0.0, 1.0]], np.float32)
+    # L = sum(layer(x1)) + 2 sum(layer(x2)): dL/dW = x1^T 1 + 2 x2^T 1, dL/db = 1 + 2 * 2
+    loss = F.sum(layer(x1)) + 2.0 * F.sum(layer(x2))
+    loss.backward()
+    gW = x1.sum(axis=0)[:, None] + 2 * x2.sum(axis=0)[:, None] * np.ones((1, 2))
+    np.testing.assert_allclose(layer.W.grad, np.broadcast_to(gW, (3, 2)), rtol=1e-6)
+    np.testing.assert_allclose(layer.b.grad, [5.0, 5.0])
+    assert np.shares_memory(layer.W.grad, flat.grad) and np.shares_memory(layer.b.grad, flat.grad)
+    loss.backward()  # the leaves accumulate
+    np.testing.assert_allclose(layer.b.grad, [10.0, 10.0])
+    layer.zero_grad()
+    F.sum(layer(x1)).backward()  # afresh after zero_grad: the old values are overwritten
+    np.testing.assert_allclose(layer.W.grad, np.broadcast_to(x1.T, (3, 2)), rtol=1e-6)
+    np.testing.assert_allclose(layer.b.grad, [1.0, 1.0])
