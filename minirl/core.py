@@ -163,7 +163,7 @@ class Variable:
 
         # A max-heap on generation: the function nearest the output runs first, so
         # every gradient reaching a variable is summed before it is passed back.
-        # (The count breaks ties between functions of one generation: first come, first.)
+        # (tie, a running count, orders the functions of one generation by arrival.)
         heap, seen, tie = [(-self.creator.generation, 0, self.creator)], {self.creator}, 1
         while heap:
             f = heapq.heappop(heap)[2]
