@@ -448,3 +448,17 @@ def test_qnet_on_one_observation_is_the_row_of_a_batch(dueling, n_atoms, noisy):
         np.testing.assert_allclose(one, batch[i], rtol=1e-6, atol=1e-6)
         with no_grad():
             np.testing.assert_allclose(net(obs[i]).data, batch[i], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["dqn", "dueling-dqn", "c51", "rainbow"])
+def test_agent_q_values_of_one_observation_are_its_batch_row(name):
+    """DQNAgent.q_values passes the observation as a vector: the same Q(s, .) as the
+    batch of one the target computations use."""
+    env = gym.make("CartPole-v1")
+    agent = minirl.make_agent(name, env, seed=0, hidden_sizes=(8,))
+    obs = np.array([0.01, -0.2, 0.03, 0.1], np.float32)
+    agent.qnet.remove_noise()
+    expected = agent._q(agent.qnet, obs[None])[0]
+    np.testing.assert_allclose(agent.q_values(obs), expected, rtol=1e-6, atol=1e-6)
+    assert agent.q_values(obs).shape == (2,)
+    assert agent.act(obs, explore=False) == int(expected.argmax())
