@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import minirl
 import minirl.layers as L
 from minirl.agents.dqn import (QNet, categorical_cross_entropy, dueling_aggregate,
-                               project_distribution)
+                               project_distribution, start_at_atom)
 from minirl.core import Variable, no_grad
 from minirl.gradcheck import gradient_check, numerical_grad
 from minirl.replay import PrioritizedReplayBuffer
@@ -335,7 +335,10 @@ def test_categorical_loss_matches_numpy(double, prioritized, n_step):
     np.testing.assert_allclose(result["loss"], np.mean(w * per_sample), rtol=1e-4)
     if prioritized:  # priority = the cross-entropy (Hessel et al. 2018)
         leaves = agent.replay.sum_tree[b.indices] ** (1 / agent.replay.alpha)
-        np.testing.assert_allclose(leaves, per_sample + agent.replay.eps, rtol=1e-4)
+        # atol: a row whose p is the starting point mass has a cross-entropy near 5e-4,
+        # where float32's log_softmax is good to about 1e-7
+        np.testing.assert_allclose(leaves, per_sample + agent.replay.eps, rtol=1e-4,
+                                   atol=1e-6)
 
 
 def test_dueling_n_step_loss_matches_numpy():
@@ -400,7 +403,8 @@ def test_rainbow_is_the_composition_recomputed_in_numpy():
     assert b.weights.min() < 1.0
     np.testing.assert_allclose(result["loss"], np.mean(b.weights * per_sample), rtol=1e-4)
     leaves = agent.replay.sum_tree[b.indices] ** (1 / agent.replay.alpha)
-    np.testing.assert_allclose(leaves, per_sample + agent.replay.eps, rtol=1e-4)
+    np.testing.assert_allclose(leaves, per_sample + agent.replay.eps, rtol=1e-4,
+                               atol=1e-6)  # as in test_categorical_loss_matches_numpy
 
 
 def test_rainbow_resume_continues_exactly(tmp_path):
@@ -462,3 +466,48 @@ def test_agent_q_values_of_one_observation_are_its_batch_row(name):
     np.testing.assert_allclose(agent.q_values(obs), expected, rtol=1e-6, atol=1e-6)
     assert agent.q_values(obs).shape == (2,)
     assert agent.act(obs, explore=False) == int(expected.argmax())
+
+
+@pytest.mark.parametrize("name, hparams, zero_atom", [
+    ("c51", {}, 25),                                    # [-100, 100], 51 atoms: z_25 = 0
+    ("rainbow", {}, 25),                                # dueling, noisy
+    ("c51", {"v_min": -2.0, "v_max": 3.0, "n_atoms": 11}, 4),   # z_4 = 0
+    ("c51", {"v_min": 1.0, "v_max": 5.0, "n_atoms": 5}, 0),     # no 0: the nearest, z_0 = 1
+    ("rainbow", {"v_min": -10.0, "v_max": -1.0, "n_atoms": 10}, 9),
+])
+def test_c51_starts_as_a_point_mass_nearest_the_return_0(name, hparams, zero_atom):
+    """Before any update Z(s, a) has e^10 / (e^10 + N - 1) of its mass on the atom
+    nearest 0, for every action and observation, online and target alike."""
+    env = gym.make("CartPole-v1")
+    agent = minirl.make_agent(name, env, seed=3, hidden_sizes=(16,), **hparams)
+    n = agent.support.size
+    assert int(np.argmin(np.abs(agent.support))) == zero_atom
+    obs = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    for net in (agent.qnet, agent.target_qnet):
+        net.remove_noise()
+        with no_grad():
+            p = softmax(net(obs).data.astype(np.float64))  # (64, 2, N)
+        # the other logits are small random numbers: within a few percent of e^10/(e^10+N-1)
+        expected = np.exp(10.0) / (np.exp(10.0) + n - 1)
+        np.testing.assert_allclose(p[..., zero_atom], expected, rtol=0.02)
+        assert np.all(p[..., zero_atom] > 0.99)
+    # and so Q(s, a) = sum_i z_i p_i starts within 0.25% of the support's span of z_0
+    q = agent._q(agent.qnet, obs)
+    span = agent.support[-1] - agent.support[0]
+    assert np.all(np.abs(q - agent.support[zero_atom]) < 0.0025 * span + 1e-6)
+
+
+def test_start_at_atom_raises_one_logit_of_every_action_by_hand():
+    """Without a dueling head the head's bias is (n_actions x n_atoms): the chosen atom
+    of each action gains exactly ``logit``; with one, only V's bias changes."""
+    rng = np.random.default_rng(0)
+    net = QNet(3, 2, (4,), n_atoms=5, rng=rng)
+    before = net.head.b.data.copy()
+    start_at_atom(net, 1, logit=7.0)
+    added = (net.head.b.data - before).reshape(2, 5)
+    np.testing.assert_allclose(added, [[0, 7, 0, 0, 0], [0, 7, 0, 0, 0]], atol=1e-6)
+    net = QNet(3, 2, (4,), dueling=True, noisy=True, n_atoms=5, rng=rng)
+    value_before, adv_before = net.value.b_mu.data.copy(), net.advantage.b_mu.data.copy()
+    start_at_atom(net, 4, logit=3.0)
+    np.testing.assert_allclose(net.value.b_mu.data - value_before, [0, 0, 0, 0, 3], atol=1e-6)
+    np.testing.assert_array_equal(net.advantage.b_mu.data, adv_before)

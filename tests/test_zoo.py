@@ -44,6 +44,8 @@ LONGER = {
 KNOWN_MISSES = {
     ("rainbow", "minirl/ResetCorridor-v0"): "0 of 1 after 3000 steps; 1 of 1 after 5000, "
         "too slow for the suite",
+    ("rainbow", "minirl/SparseChain-v0"): "0 of 1 after 3000 steps (2 of 5 on seeds 0-4): "
+        "an action gap of 0.02 on atoms 4 apart (docs/ch10-dqn-variants.md)",
 }
 SEED = 0
 EVAL_EPISODES = 20

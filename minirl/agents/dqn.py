@@ -23,7 +23,8 @@ prioritized    Schaul et al. 2016       ``PrioritizedReplayBuffer`` + IS weights
 dueling        Wang et al. 2016         ``dueling_aggregate``
 noisy          Fortunato et al. 2018    ``minirl.layers.NoisyLinear``
 categorical    Bellemare et al. 2017    ``project_distribution``,
-                                        ``categorical_cross_entropy``
+                                        ``categorical_cross_entropy``,
+                                        ``start_at_atom``
 n_step         Sutton & Barto 7.1       ``minirl.replay.NStepBuffer``, gamma**steps
 =============  =======================  ======================================
 
@@ -49,7 +50,8 @@ from minirl.core import no_grad
 from minirl.replay import NStepBuffer, PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
 __all__ = ["QNet", "DQNAgent", "greedy_next_action", "td_target", "double_dqn_target",
-           "dueling_aggregate", "project_distribution", "categorical_cross_entropy", "td_loss"]
+           "dueling_aggregate", "project_distribution", "categorical_cross_entropy", "td_loss",
+           "start_at_atom"]
 
 
 # ---------------------------------------------------------------------------
@@ -220,6 +222,25 @@ def categorical_cross_entropy(logits, target_probs):
     return -F.sum(F.log_softmax(logits, axis=-1) * target_probs, axis=-1)
 
 
+def start_at_atom(qnet, atom, logit=10.0):
+    """Make C51's first return distribution (almost) a point mass on one atom.
+
+    The head's bias gives ``atom`` a logit ``logit`` above the others, for every action
+    (with a dueling head, in V's stream): with 51 atoms, e^10 / (e^10 + 50) = 99.8% of
+    the mass sits there, so Z(s, a) starts at delta_0 (``atom`` is the one nearest 0),
+    as DQN's Q(s, a) starts near 0. Untouched, the small random logits give about a
+    uniform distribution over [v_min, v_max] instead: its mass at the far atoms, which
+    every bootstrapped target carries back shrunk by only gamma^n, moves
+    Q(s, a) = sum_i z_i p_i by more than a small task's action gap for thousands of
+    updates (docs/ch10-dqn-variants.md, "Where C51's distribution starts").
+    """
+    layer = qnet.value if qnet.dueling else qnet.head
+    bias = layer.b_mu if isinstance(layer, L.NoisyLinear) else layer.b
+    offset = np.zeros((bias.data.size // qnet.n_atoms, qnet.n_atoms), bias.data.dtype)
+    offset[:, atom] = logit  # one row per action (one, V's, with a dueling head)
+    bias.data = bias.data + offset.ravel()
+
+
 # ---------------------------------------------------------------------------
 # The agent
 # ---------------------------------------------------------------------------
@@ -332,6 +353,8 @@ class DQNAgent(Agent):
             return QNet(self.encode.size, self.n_actions, h["hidden_sizes"], h["dueling"],
                         self.noisy, n_atoms, h["noisy_sigma"], rng=self.rng)
         self.qnet = qnet()
+        if self.categorical:  # Z(s, a) starts at the return 0 (or the atom nearest it)
+            start_at_atom(self.qnet, int(np.argmin(np.abs(self.support))))
         self.target_qnet = qnet()
         optim.hard_update(self.target_qnet, self.qnet)
         self.optimizer = optim.Adam(self.qnet.parameters(), lr=h["lr"])
