@@ -13,7 +13,7 @@ from minirl.core import Function, Variable, as_variable
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "square", "sqrt",
     "exp", "log", "tanh", "sigmoid", "relu",
-    "softmax", "log_softmax", "logsumexp",
+    "softmax", "log_softmax", "logsumexp", "layer_norm",
     "sum", "mean", "max", "min", "reshape", "transpose", "broadcast_to", "sum_to",
     "matmul", "linear", "clip", "concat", "get_item",
     "mean_squared_error", "huber", "huber_loss", "softmax_cross_entropy",
@@ -280,6 +280,35 @@ def log_softmax(x, axis=-1):
 
 def logsumexp(x, axis=-1, keepdims=False):
     return LogSumExp(axis, keepdims)(x)
+
+
+# --- normalisation -----------------------------------------------------------------
+class LayerNorm(Function):
+    """y = (x - mu) / sqrt(var + eps), mu and var over the last axis: layer
+    normalisation (Ba et al. 2016, Sec. 3) without its learned gain and bias.
+
+    With s = 1 / sqrt(var + eps), one line of the chain rule through mu and var:
+    gx = s (gy - mean(gy) - y mean(gy y)), the means over the last axis.
+    """
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward(self, x):
+        d = x - x.mean(axis=-1, keepdims=True)
+        self.s = 1 / np.sqrt((d * d).mean(axis=-1, keepdims=True) + self.eps)
+        self.y = d * self.s
+        return self.y
+
+    def backward(self, gy):
+        y = self.y
+        return self.s * (gy - gy.mean(axis=-1, keepdims=True)
+                         - y * (gy * y).mean(axis=-1, keepdims=True))
+
+
+def layer_norm(x, eps=1e-5):
+    """Each row of x (the last axis) shifted to mean 0 and scaled to variance 1."""
+    return LayerNorm(eps)(x)
 
 
 # --- reductions --------------------------------------------------------------------

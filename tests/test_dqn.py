@@ -347,6 +347,37 @@ def test_qnet_output_shapes():
     assert QNet(3, 4, (8,), dueling=True, noisy=True, n_atoms=7, rng=rng)(x).shape == (5, 4, 7)
 
 
+@pytest.mark.parametrize("obs_shape", [(5, 3), (3,)])
+def test_qnet_layer_norm_normalises_each_hidden_layer_before_its_relu(obs_shape):
+    """relu(LN(x W + b)) per hidden layer, by hand in float64, for a batch and one
+    observation; without ``layer_norm`` the same weights give plain relu(x W + b)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(obs_shape).astype(np.float32)
+    net = QNet(3, 2, (6, 4), rng=rng, layer_norm=True)
+    p = {k: v.astype(np.float64) for k, v in net.state_dict().items()}
+
+    def by_hand(norm):
+        h = x.astype(np.float64)
+        for i in range(2):
+            h = h @ p[f"l{i}.W"] + p[f"l{i}.b"]
+            if norm:
+                d = h - h.mean(axis=-1, keepdims=True)
+                h = d / np.sqrt((d ** 2).mean(axis=-1, keepdims=True) + 1e-5)
+            h = np.maximum(h, 0)
+        return h @ p["head.W"] + p["head.b"]
+
+    np.testing.assert_allclose(net(x).data, by_hand(True), rtol=1e-4, atol=1e-5)
+    net.layer_norm = False
+    np.testing.assert_allclose(net(x).data, by_hand(False), rtol=1e-4, atol=1e-5)
+
+
+def test_layer_norm_hyperparameter_reaches_both_networks():
+    for layer_norm in (False, True):
+        agent = minirl.make_agent("dqn", "CartPole-v1", seed=0, layer_norm=layer_norm)
+        assert agent.qnet.layer_norm is layer_norm
+        assert agent.target_qnet.layer_norm is layer_norm
+
+
 @pytest.mark.parametrize("hparams, message", [
     (dict(loss="l1"), "loss"),
     (dict(target_update_interval=0, target_update_episodes=0), "exactly one"),

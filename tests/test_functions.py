@@ -72,6 +72,24 @@ def test_softmax_family(shape, seed, data):
     gradient_check(lambda v: F.logsumexp(v, axis=axis), x)
 
 
+@SETTINGS
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=5), seeds, st.floats(1e-5, 1.0))
+def test_layer_norm(shape, seed, eps):
+    x = rand(shape, seed, -3, 3)
+    gradient_check(lambda v: F.layer_norm(v, eps=eps), x)
+
+
+def test_layer_norm_by_hand():
+    """Each row to mean 0 and variance var / (var + eps), over the last axis only."""
+    x = np.array([[1.0, 2.0, 3.0], [10.0, 10.0, 40.0]])
+    # row 1: mean 2, var 2/3; row 2: mean 20, var 200
+    want = np.array([[-1.0, 0.0, 1.0] / np.sqrt(2 / 3 + 0.1),
+                     [-10.0, -10.0, 20.0] / np.sqrt(200 + 0.1)])
+    np.testing.assert_allclose(F.layer_norm(x, eps=0.1).data, want, rtol=1e-12)
+    np.testing.assert_allclose(F.layer_norm(x[0]).data, [-1, 0, 1] / np.sqrt(2 / 3 + 1e-5))
+    assert F.layer_norm(x.astype(np.float32)).dtype == np.float32
+
+
 @pytest.mark.parametrize("op", ["sum", "mean", "max"])
 @SETTINGS
 @given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), seeds, st.data(),

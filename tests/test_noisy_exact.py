@@ -162,7 +162,8 @@ def plant_noise(net, first_shift=0):
 
 
 def numpy_qnet(net, x, noise):
-    """The noisy QNet (one hidden layer, plain head) in float64; noise=None: mean path."""
+    """The noisy QNet (one hidden layer, layer norm as the net has it, plain head) in
+    float64; noise=None: the mean path."""
     hidden, head = net.l0, net.head
 
     def layer_out(layer, h, eps):
@@ -173,12 +174,16 @@ def numpy_qnet(net, x, noise):
             b = b + layer.b_sigma.data * f_out
         return h @ W + b
     hidden_noise, head_noise = (None, None) if noise is None else noise
-    h = np.maximum(layer_out(hidden, np.asarray(x, np.float64), hidden_noise), 0)
-    return layer_out(head, h, head_noise)
+    h = layer_out(hidden, np.asarray(x, np.float64), hidden_noise)
+    if net.layer_norm:  # (h - mean) / sqrt(var + 1e-5) per row
+        d = h - h.mean(axis=-1, keepdims=True)
+        h = d / np.sqrt((d * d).mean(axis=-1, keepdims=True) + 1e-5)
+    return layer_out(head, np.maximum(h, 0), head_noise)
 
 
-def test_exploring_action_draws_fresh_noise_and_is_the_noisy_argmax():
-    agent = noisy_agent()
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_exploring_action_draws_fresh_noise_and_is_the_noisy_argmax(layer_norm):
+    agent = noisy_agent(layer_norm=layer_norm)
     states = np.arange(5)
     x = agent.encode.batch(states)
     actions, expected, greedy = [], [], []

@@ -79,6 +79,26 @@ def test_truncation_bootstraps_and_termination_does_not():
 
 
 # --- checkpoints ----------------------------------------------------------------------
+def test_a_checkpoint_saved_before_a_hyperparameter_existed_loads_with_its_plain_default(
+        tmp_path):
+    """A checkpoint written before a hyperparameter was added has no key for it; it must
+    load with the plain default, which is how it was trained, even where the agent's
+    preset now sets another value (c51's preset sets epsilon_end 0.1, the default 0.04)."""
+    from minirl.checkpoint import write_checkpoint
+    agent = minirl.make_agent("c51", "CartPole-v1", seed=1)
+    assert agent.hparams["epsilon_end"] == 0.1
+    path = tmp_path / "agent.npz"
+    agent.save(path)
+    config, state, _ = read_checkpoint(path)
+    del config["hparams"]["epsilon_end"]  # as if saved before epsilon_end existed
+    write_checkpoint(path, config, state)
+    old = minirl.load_agent(path)
+    assert old.hparams["epsilon_end"] == 0.04
+    assert all(old.hparams[k] == v for k, v in config["hparams"].items())  # the rest kept
+    obs = np.array([0.01, -0.02, 0.03, 0.04], np.float32)
+    np.testing.assert_array_equal(old.q_values(obs), agent.q_values(obs))
+
+
 def test_save_and_load_agent_acts_identically(tmp_path):
     agent = minirl.train("qnet", GRID, 1500, seed=3).agent
     path = tmp_path / "agent.npz"

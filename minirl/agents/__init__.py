@@ -104,9 +104,14 @@ def agent_from_config(config):
     from minirl.agents.base import space_from_json
     name = config["algo"]
     cls = agent_class(name)
+    # The saved hyperparameters are every one the agent had when it was saved. One added
+    # since takes its plain default, never a preset's value: a new default of a preset
+    # (noisy-dqn's layer_norm) must not change a network that was trained without it.
+    hparams = {**{k: v for k, v in cls.defaults.items() if k not in config["hparams"]},
+               **config["hparams"]}
     agent = cls(space_from_json(config["observation_space"]),
                 space_from_json(config["action_space"]), seed=config["seed"],
-                preset=config.get("preset"), **config["hparams"])
+                preset=config.get("preset"), **hparams)
     agent.name = name
     return agent
 

@@ -76,13 +76,15 @@ class QNet(L.Module):
     logits of a distribution over ``n_atoms`` returns per action, (B, n_actions, n_atoms).
     One observation (in_size,) gives one sample's output, without the batch axis.
     ``dueling`` splits the head into V(s) and A(s, .) joined by ``dueling_aggregate``.
-    ``noisy`` makes every layer a ``NoisyLinear``. The book's QNet is
-    ``QNet(4, 2, (128, 128))``.
+    ``noisy`` makes every layer a ``NoisyLinear``. ``layer_norm`` normalises each hidden
+    layer's pre-activations (``F.layer_norm``) before its ReLU: Linear -> LayerNorm ->
+    ReLU. The book's QNet is ``QNet(4, 2, (128, 128))``.
     """
 
     def __init__(self, in_size, n_actions, hidden_sizes=(128, 128), dueling=False,
-                 noisy=False, n_atoms=1, sigma0=0.5, rng=None):
+                 noisy=False, n_atoms=1, sigma0=0.5, rng=None, layer_norm=False):
         super().__init__()
+        self.layer_norm = bool(layer_norm)
         rng = np.random.default_rng() if rng is None else rng
 
         def layer(n_in, n_out):
@@ -107,7 +109,8 @@ class QNet(L.Module):
 
     def forward(self, x):
         for layer in self.hidden:
-            x = F.relu(layer(x))
+            x = layer(x)
+            x = F.relu(F.layer_norm(x) if self.layer_norm else x)
         batch = x.shape[:-1]  # (B,), or () for one observation
         atoms = () if self.n_atoms == 1 else (self.n_atoms,)
         if not self.dueling:
@@ -296,6 +299,8 @@ class DQNAgent(Agent):
         HParam("per_beta_steps", 100_000, int, "[1, inf)", "steps over which beta anneals to 1"),
         HParam("per_eps", 1e-6, float, "(0, inf)", "added to |delta| so no priority is 0"),
         HParam("noisy_sigma", 0.5, float, "(0, inf)", "sigma_0 of the noisy layers"),
+        HParam("layer_norm", False, bool, None,
+               "normalise each hidden layer's pre-activations (Ba et al. 2016)"),
         HParam("n_atoms", 51, int, "[2, inf)", "atoms of the C51 support"),
         # +-1/(1 - gamma) at gamma 0.99: any return of rewards in [-1, 1] (docs/ch10-*)
         HParam("v_min", -100.0, float, None, "lowest return of the C51 support"),
@@ -351,7 +356,8 @@ class DQNAgent(Agent):
 
         def qnet():
             return QNet(self.encode.size, self.n_actions, h["hidden_sizes"], h["dueling"],
-                        self.noisy, n_atoms, h["noisy_sigma"], rng=self.rng)
+                        self.noisy, n_atoms, h["noisy_sigma"], rng=self.rng,
+                        layer_norm=h["layer_norm"])
         self.qnet = qnet()
         if self.categorical:  # Z(s, a) starts at the return 0 (or the atom nearest it)
             start_at_atom(self.qnet, int(np.argmin(np.abs(self.support))))
