@@ -8,6 +8,7 @@ counts the runs that reached the bar.
 
     python benchmarks/bench_zoo.py                                 # everything
     python benchmarks/bench_zoo.py --algos dqn c51 --tasks minirl/SparseChain-v0
+    python benchmarks/bench_zoo.py --algos c51 rainbow --set v_min=-1 v_max=1   # a fitted support
 """
 import argparse
 import os
@@ -18,6 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import minirl  # noqa: E402
+from minirl.cli import parse_set  # noqa: E402
 from common import EVAL_SEEDS  # noqa: E402
 from test_zoo import TASKS, train_and_evaluate, unsupported  # noqa: E402
 
@@ -27,7 +29,10 @@ def main(argv=None):
     parser.add_argument("--algos", nargs="+", default=minirl.algorithms())
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=list(EVAL_SEEDS[:5]))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override hyperparameters of every algorithm run")
     args = parser.parse_args(argv)
+    hparams = parse_set(args.set)
 
     summary = []
     for task in args.tasks:
@@ -39,12 +44,14 @@ def main(argv=None):
             finals = []
             for seed in args.seeds:
                 started = time.perf_counter()
-                final, bar, steps = train_and_evaluate(algo, task, seed)
+                final, bar, steps = train_and_evaluate(algo, task, seed, **hparams)
                 finals.append(final)
                 print(f"{task} {algo} seed {seed}: final {final:.3f} "
                       f"({'>=' if final >= bar else '<'} {bar}) after {steps} steps, "
                       f"{time.perf_counter() - started:.1f} s", flush=True)
             summary.append((task, algo, sum(f >= bar for f in finals), finals))
+    if hparams:
+        print(f"\nwith {hparams}", end="")
     print(f"\n{'task':<28} {'algo':<20} {'at the bar':>10}  finals per seed {args.seeds}")
     for task, algo, held, finals in summary:
         print(f"{task:<28} {algo:<20} {held:>6}/{len(finals):<3}  "

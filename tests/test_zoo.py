@@ -68,11 +68,12 @@ def unsupported(algo, task):
     return None
 
 
-def train_and_evaluate(algo, task, seed):
-    """(final greedy return over EVAL_EPISODES episodes, bar, steps trained)."""
+def train_and_evaluate(algo, task, seed, **hparams):
+    """(final greedy return over EVAL_EPISODES episodes, bar, steps trained); ``hparams``
+    override the defaults (``benchmarks/bench_zoo.py --set``; the suite passes none)."""
     steps, bar, _ = TASKS[task]
     steps = LONGER.get((algo, task), steps)
-    result = minirl.train(algo, task, steps, seed=seed, plot=False)
+    result = minirl.train(algo, task, steps, seed=seed, plot=False, **hparams)
     final, _ = minirl.evaluate(result.agent, task, EVAL_EPISODES, seed=10_000 + seed)
     return final, bar, steps
 
