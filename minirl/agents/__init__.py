@@ -105,8 +105,8 @@ def agent_from_config(config):
     name = config["algo"]
     cls = agent_class(name)
     # The saved hyperparameters are every one the agent had when it was saved. One added
-    # since takes its plain default, never a preset's value: a new default of a preset
-    # (noisy-dqn's layer_norm) must not change a network that was trained without it.
+    # since takes its plain default, never a preset's value: a preset that later sets a
+    # new hyperparameter must not change a network that was trained without it.
     hparams = {**{k: v for k, v in cls.defaults.items() if k not in config["hparams"]},
                **config["hparams"]}
     agent = cls(space_from_json(config["observation_space"]),
