@@ -23,6 +23,7 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
+from common import plain_steps  # noqa: E402
 from minirl.cli import parse_set  # noqa: E402
 from minirl.core import no_grad  # noqa: E402
 
@@ -68,14 +69,7 @@ def main(argv=None):
 
     env = gym.make(args.env)
     agent = minirl.make_agent(args.algo, env, seed=args.seed, **parse_set(args.set))
-    obs, _ = env.reset(seed=args.seed)
-    for step in range(1, args.steps + 1):
-        action = agent.act(obs)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        agent.update(obs, action, reward, next_obs, terminated, truncated)
-        obs = next_obs
-        if terminated or truncated:
-            obs, _ = env.reset()
+    for step in plain_steps(agent, env, args.steps, args.seed):
         if step % args.every == 0:
             row = snapshot(agent, args.env)
             print(f"{step}: greedy {row['greedy']:.0f}, mean max Q {row['max_q']:.1f}, "

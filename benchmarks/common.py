@@ -49,6 +49,23 @@ def summary_line(name, rows, bar):
             + f" (mean {np.mean(finals):.1f})")
 
 
+def plain_steps(agent, env, steps, seed):
+    """The plain training loop: act, step, update, reset on terminated or truncated.
+
+    A generator: yields each step's number (1, 2, ...) after the agent's update, so a
+    caller can look at the agent between steps. The first reset takes ``seed``.
+    """
+    obs, _ = env.reset(seed=seed)
+    for step in range(1, steps + 1):
+        action = agent.act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        agent.update(obs, action, reward, next_obs, terminated, truncated)
+        obs = next_obs
+        if terminated or truncated:
+            obs, _ = env.reset()
+        yield step
+
+
 def importable_peers(names, threads):
     """``names`` without the stable-baselines3 peers when SB3 or torch cannot be
     imported (benchmarks skip an absent peer); torch gets ``threads`` threads."""

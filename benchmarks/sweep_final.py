@@ -5,7 +5,7 @@ itself; telling a hold rate of 75% from one of 90% needs about a hundred seeds p
 setting (docs/ch10-dqn-variants.md), so this script trains without any evaluation and
 measures only the agent a run ends with: the greedy return over 20 episodes (seeds
 77000 + 100 * seed + episode). The training loop is the plain one of ``minirl.train``
-(act, step, update, reset on terminated or truncated), written out here; its env
+(act, step, update, reset on terminated or truncated; ``common.plain_steps``); its env
 seeding differs from ``minirl.train``'s, so a seed here is not the same run as that
 seed in ``bench_cartpole.py``. ``--workers`` processes run the seeds (one BLAS thread
 each). A held run is a final return >= 475. About 8 s per DQN run on one core.
@@ -27,6 +27,7 @@ from multiprocessing import Pool  # noqa: E402
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
+from common import plain_steps  # noqa: E402
 from minirl.agents import make_agent  # noqa: E402
 from minirl.cli import parse_set  # noqa: E402
 
@@ -39,16 +40,9 @@ def final_return(algo, seed, steps, hparams, lr_end=None):
     env, eval_env = gym.make("CartPole-v1"), gym.make("CartPole-v1")
     agent = make_agent(algo, env, seed=seed, **hparams)
     lr0 = agent.optimizer.lr
-    obs, _ = env.reset(seed=seed)
-    for t in range(steps):
-        if lr_end is not None:
-            agent.optimizer.lr = lr0 + (lr_end - lr0) * t / steps
-        action = agent.act(obs)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        agent.update(obs, action, reward, next_obs, terminated, truncated)
-        obs = next_obs
-        if terminated or truncated:
-            obs, _ = env.reset()
+    for step in plain_steps(agent, env, steps, seed):
+        if lr_end is not None:  # the step size for the next step
+            agent.optimizer.lr = lr0 + (lr_end - lr0) * step / steps
     returns = []
     for episode in range(FINAL_EPISODES):
         obs, _ = eval_env.reset(seed=77_000 + seed * 100 + episode)
