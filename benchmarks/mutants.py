@@ -657,6 +657,10 @@ CATALOGUE = [
            "unflat_state cuts the statistics in the wrong order"),
     Mutant(A3C, "setattr(optimizer, key, int(shared[f\"optim.{key}\"]))",
            "pass", T_A3C, "workers keep their own Adam step count"),
+    Mutant(A3C, "        while os.read(fd, 1 << 16):  # b\"\": every writer has closed its end\n"
+                "            pass",
+           "        while True:\n            messages.get_nowait()", ("tests/test_a3c.py",),
+           "shutdown drains by decoding a pipe a Ctrl-C left mid-message"),
     # --- chapter 10: DDPG ---------------------------------------------------------------------
     Mutant(DDPG, "center = (high + low) / 2", "center = (high - low) / 2", T_DDPG,
            "action centre (high - low) / 2"),

@@ -20,8 +20,8 @@ import pytest
 
 import fault_envs  # noqa: F401  (registers fault_envs:RaisesAfter-v0; workers import it too)
 import minirl
-from minirl.agents.a3c import (SHM_PREFIX, SharedArrays, WorkerError, bind_params, flat_state,
-                               unflat_state)
+from minirl.agents.a3c import (SHM_PREFIX, SharedArrays, WorkerError, _drain, bind_params,
+                               flat_state, unflat_state)
 
 
 def assert_cleaned_up():
@@ -253,3 +253,30 @@ def test_bad_hyperparameters_are_named():
     agent = minirl.make_agent("a3c", "minirl/Chain-v0")
     with pytest.raises(RuntimeError, match="train_parallel"):
         agent.update(0, 0, 0.0, 1, False, False)
+
+
+def test_shutdown_drains_a_queue_left_halfway_through_a_message():
+    """A Ctrl-C can interrupt ``messages.get`` after it has read part of a message. The
+    shutdown's drain must still empty the pipe, promptly and without an error; decoding
+    what is left (``get_nowait``) raised EOFError there, or waited for bytes not sent."""
+    messages = mp.get_context("spawn").Queue()
+    messages.put(("episode", 0, 1.0, 5, "x" * 1000))
+    reader = messages._reader
+    assert reader.poll(5.0)
+    os.read(reader.fileno(), 3)  # tear the frame: 3 of the 4 bytes of its length
+    errors = []
+
+    def drain():
+        try:
+            _drain(messages)
+        except BaseException as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    thread.join(5.0)
+    assert not thread.is_alive(), "the drain waited for a message that will not come"
+    assert errors == []
+    assert not reader.poll(0.0)  # every byte is gone
+    messages.close()
+    _drain(messages)  # a closed queue: nothing to do, no error

@@ -419,10 +419,16 @@ class A3CAgent(ActorCriticBase):
 
 
 def _drain(messages):
+    """Empty the queue's pipe, so that a worker whose last messages are still being
+    written can exit. The bytes are read raw, not unpickled: a Ctrl-C that interrupts
+    ``messages.get`` halfway through a message leaves the pipe mid-frame, where decoding
+    the rest fails (EOFError) or waits for a length that is not there."""
     try:
-        while True:
-            messages.get_nowait()
-    except (queue.Empty, OSError, ValueError):
+        fd = messages._reader.fileno()  # the read end of the queue's pipe
+        os.set_blocking(fd, False)
+        while os.read(fd, 1 << 16):  # b"": every writer has closed its end
+            pass
+    except OSError:  # BlockingIOError: nothing more to read; or the pipe is closed
         pass
 
 
