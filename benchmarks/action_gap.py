@@ -6,13 +6,16 @@ loop and, every ``--every`` steps, prints what the last 5000 replayed states say
 * the greedy return (5 episodes on fixed seeds),
 * the mean of max_a Q(s, a) (on CartPole no return exceeds 1/(1 - gamma) = 100),
 * the mean action gap |Q(s, 0) - Q(s, 1)| (two actions),
-* the share of terminal transitions,
+* the share of terminal transitions, and in the whole replay,
+* for prioritized replay, the chance that a sampled transition is terminal
+  (the terminal transitions' share of sum_i p_i^alpha),
 * for C51, the mean probability on the top atom z = v_max,
 * for noisy layers, the mean |sigma| of each layer's weights (values on the mean path).
 
     python benchmarks/action_gap.py c51 --seed 107          # the table in docs/ch10-dqn-variants.md
     python benchmarks/action_gap.py dqn --seed 107
     python benchmarks/action_gap.py dqn --seed 200 --set n_step=1
+    python benchmarks/action_gap.py per-dqn --seed 1007 --every 2500
 """
 import argparse
 import os
@@ -47,6 +50,13 @@ def snapshot(agent, env_id):
            "max_q": float(q.max(axis=1).mean()),
            "gap": float(np.abs(q[:, 0] - q[:, 1]).mean()),
            "terminal": float(agent.replay.terminated[index].mean())}
+    n = len(agent.replay)
+    terminal = agent.replay.terminated[:n] > 0
+    row["replay_terminal"] = float(terminal.mean())
+    if agent.prioritized:  # P(i) = p_i^alpha / sum_k p_k^alpha, read off the sum tree's leaves
+        tree = agent.replay.sum_tree
+        mass = tree.tree[tree.size:tree.size + n]
+        row["sampled_terminal"] = float(mass[terminal].sum() / mass.sum())
     if out.ndim == 3:  # C51 logits (B, A, atoms)
         p = np.exp(out - out.max(axis=-1, keepdims=True))
         p /= p.sum(axis=-1, keepdims=True)
@@ -74,6 +84,9 @@ def main(argv=None):
             row = snapshot(agent, args.env)
             print(f"{step}: greedy {row['greedy']:.0f}, mean max Q {row['max_q']:.1f}, "
                   f"action gap {row['gap']:.3f}, terminal {row['terminal']:.4f}"
+                  f" (whole replay {row['replay_terminal']:.4f})"
+                  + (f", sampled terminal {row['sampled_terminal']:.4f}"
+                     if "sampled_terminal" in row else "")
                   + (f", top atom {row['top_atom']:.3f}" if "top_atom" in row else "")
                   + (", mean |sigma_W| " + " ".join(f"{v:.4f}" for v in row["sigma"])
                      if "sigma" in row else ""),
