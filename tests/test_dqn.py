@@ -132,12 +132,16 @@ def spread_apart(agent, seed=1):
         p.data = rng.standard_normal(p.shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("name, loss", [("dqn", "huber"), ("dqn", "mse"),
-                                        ("double-dqn", "huber"), ("per-dqn", "huber"),
-                                        ("per-dqn", "mse")])
+@pytest.mark.parametrize("name, loss", [("dqn", "huber"), ("dqn", "mse"), ("dqn", None),
+                                        ("double-dqn", "huber"), ("double-dqn", None),
+                                        ("per-dqn", "huber"), ("per-dqn", "mse"),
+                                        ("per-dqn", None)])
 def test_agent_loss_matches_numpy(name, loss):
+    """loss None: the default, the squared error (docs/ch08.md measures why)."""
     env = gym.make("minirl/Identity-v0")
-    agent = make(name, env, loss=loss, learning_starts=10_000, gamma=0.9)
+    chosen = {} if loss is None else {"loss": loss}
+    agent = make(name, env, learning_starts=10_000, gamma=0.9, **chosen)
+    loss = loss or "mse"
     feed(agent, env, 60)
     if name == "per-dqn":  # unequal priorities, so the IS weights are not all one
         agent.replay.update_priorities(np.arange(60), np.linspace(0, 3, 60))
@@ -169,6 +173,14 @@ def test_agent_loss_matches_numpy(name, loss):
         leaves = agent.replay.sum_tree[b.indices] ** (1 / agent.replay.alpha)
         np.testing.assert_allclose(leaves, np.abs(q - y) + agent.replay.eps, rtol=1e-4)
     np.testing.assert_allclose(result["loss"], np.mean(w * per_sample), rtol=1e-4)
+
+
+@pytest.mark.parametrize("name, loss", [("dqn", "mse"), ("double-dqn", "mse"),
+                                        ("per-dqn", "mse"), ("dueling-dqn", "mse"),
+                                        ("noisy-dqn", "huber")])
+def test_default_td_loss(name, loss):
+    """The squared error for the family, Huber for noisy-dqn (docs/ch08.md measures both)."""
+    assert minirl.make_agent(name, "CartPole-v1", seed=0).hparams["loss"] == loss
 
 
 def test_prioritized_agent_anneals_beta_and_its_weights_are_the_closed_form():

@@ -168,7 +168,7 @@ def double_dqn_target(reward, next_q_online, next_q_target, terminated, gamma_n)
 # Losses
 # ---------------------------------------------------------------------------
 
-def td_loss(q, target, weights=None, kind="huber"):
+def td_loss(q, target, weights=None, kind="mse"):
     """L = mean_i w_i l(y_i - Q(s_i, a_i)), l the squared error or the Huber loss.
 
     Without ``weights`` (uniform replay) this is ``F.mean_squared_error`` or
@@ -268,7 +268,11 @@ class DQNAgent(Agent):
         # CartPole policy held on 1 of 5 evaluation seeds, with these on 4 (docs/ch08.md)
         HParam("lr", 1e-3, float, "(0, inf)", "Adam step size"),
         HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
-        HParam("loss", "huber", str, ("huber", "mse"), "TD loss (C51 uses cross-entropy)"),
+        # The squared error, the book's loss, not Huber: Huber caps a sample's pull at 1, so
+        # the rare failures in a replay of balanced states cannot hold the values at the
+        # return they are worth. Final CartPole policies held on 70 of 80 held-out seeds
+        # against Huber's 62 (dueling 38/40 against 24/40; docs/ch08.md)
+        HParam("loss", "mse", str, ("huber", "mse"), "TD loss (C51 uses cross-entropy)"),
         HParam("max_grad_norm", 10.0, float, "(0, inf)", "global gradient-norm clip",
                none="no clipping"),
         # replay and schedule of updates
@@ -328,8 +332,10 @@ class DQNAgent(Agent):
         # Noisy networks explore through their weights, so epsilon ends at 0; the first
         # 8000 steps still decay it from 1, as in ``rainbow``: with the noise alone, 3 of
         # 5 CartPole seeds had not solved after 50k steps (docs/ch10-dqn-variants.md).
+        # Huber, not the shared squared error: on forty held-out seeds noisy-dqn held on
+        # 34 with Huber and 27 with the squared error, whose runs were still climbing.
         "noisy": {"noisy": True, "epsilon_start": 1.0, "epsilon_end": 0.0,
-                  "exploration_steps": 8000},
+                  "exploration_steps": 8000, "loss": "huber"},
     }
 
     def check_relations(self, h):
