@@ -83,7 +83,7 @@ class MinirlDQN:
 
     def loss(self, b):
         q = self.qnet(b["obs"])
-        q_a = q[np.arange(len(b["action"])), b["action"]]
+        q_a = F.pick(q, b["action"])  # Q(s, a), as DQNAgent.learn takes it
         with no_grad():
             next_q = self.target(b["next_obs"]).data.max(axis=1)
         target = b["reward"] + GAMMA * (1 - b["terminated"]) * next_q

@@ -154,7 +154,7 @@ def test_td_target_shape_bug_is_caught():
 def test_public_api_names():
     for name in ["exp", "log", "tanh", "sigmoid", "relu", "softmax", "log_softmax", "sum",
                  "mean", "reshape", "transpose", "broadcast_to", "sum_to", "matmul",
-                 "linear", "max", "clip", "concat", "get_item", "mean_squared_error",
+                 "linear", "max", "clip", "concat", "get_item", "pick", "mean_squared_error",
                  "huber_loss", "softmax_cross_entropy"]:
         assert callable(getattr(F, name)), name
     assert minirl.Variable is Variable and minirl.no_grad is no_grad

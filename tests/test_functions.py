@@ -196,6 +196,37 @@ def test_get_item_q_of_s_a():
 
 
 @SETTINGS
+@given(hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=4), seeds, st.data())
+def test_pick(shape, seed, data):
+    # x[n, index[n]] for each row, trailing axes kept (C51's atoms); negative indices too
+    x = rand(shape, seed)
+    index = np.array(data.draw(st.lists(st.integers(-shape[1], shape[1] - 1),
+                                        min_size=shape[0], max_size=shape[0])))
+    gradient_check(lambda v: F.pick(v, index), x)
+    np.testing.assert_array_equal(F.pick(Variable(x), index).data,
+                                  x[np.arange(shape[0]), index])
+
+
+def test_pick_q_of_s_a_by_hand():
+    q = Variable(np.arange(6.0).reshape(3, 2))
+    qa = F.pick(q, np.array([1, 0, 1]))
+    np.testing.assert_array_equal(qa.data, [1, 2, 5])
+    F.sum(qa * np.array([1.0, 2.0, 3.0])).backward()
+    np.testing.assert_array_equal(q.grad, [[0, 1], [2, 0], [0, 3]])
+
+
+def test_pick_names_what_is_wrong():
+    q = Variable(np.zeros((3, 2)))
+    for index in (np.array([0, 1]), np.array([0.0, 1.0, 1.0]), np.zeros((3, 1), int)):
+        with pytest.raises(ValueError, match=r"pick: needs x of shape \(N, C, ...\)"):
+            F.pick(q, index)
+    with pytest.raises(ValueError, match=r"pick:.*\(2,\)"):
+        F.pick(Variable(np.zeros(2)), np.array([0, 1]))
+    with pytest.raises(IndexError, match="pick: an index is out of range for 2 columns"):
+        F.pick(q, np.array([0, 2, 1]))
+
+
+@SETTINGS
 @given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), seeds,
        st.floats(0.3, 2.0))
 def test_losses(shape, seed, delta):

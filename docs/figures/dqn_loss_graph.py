@@ -38,7 +38,7 @@ def dqn_loss_graph(path, batch=32, seed=0):
     reward = np.ones(batch, np.float32)
     terminated = np.zeros(batch, np.float32)
 
-    q = online(obs)[np.arange(batch), actions]            # Q(s, a; θ)
+    q = F.pick(online(obs), actions)                       # Q(s, a; θ), as the agent takes it
     q.name = "Q(s, a; θ)"
     gamma = np.float32(0.99)
     y = reward + gamma * (1 - terminated) * F.max(target_net(next_obs), axis=1)

@@ -53,7 +53,7 @@ def sample_categorical(probs, rng):
 def categorical_log_prob(logits, actions):
     """log pi(a_t|s_t) for each row: log_softmax (log-sum-exp, never log(softmax))."""
     actions = np.asarray(actions, np.int64)
-    return F.log_softmax(logits, axis=-1)[np.arange(len(actions)), actions]
+    return F.pick(F.log_softmax(logits, axis=-1), actions)
 
 
 def categorical_entropy(logits):

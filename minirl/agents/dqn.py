@@ -476,7 +476,7 @@ class DQNAgent(Agent):
         self.qnet.reset_noise()
         self.target_qnet.reset_noise()
 
-        out_a = self.qnet(batch.obs)[self.rows, batch.action]  # Q(s, a), or Z(s, a)'s logits
+        out_a = F.pick(self.qnet(batch.obs), batch.action)  # Q(s, a), or Z(s, a)'s logits
         with no_grad():
             target = self.target(batch)  # a constant: no gradient reaches theta^-
         if self.categorical:  # C51: cross-entropy to the projected distribution
