@@ -10,12 +10,15 @@ loop and, every ``--every`` steps, prints what the last 5000 replayed states say
 * for prioritized replay, the chance that a sampled transition is terminal
   (the terminal transitions' share of sum_i p_i^alpha),
 * for C51, the mean probability on the top atom z = v_max,
-* for noisy layers, the mean |sigma| of each layer's weights (values on the mean path).
+* for noisy layers, the mean |sigma| of each layer's weights (values on the mean path),
+* the median gradient norm of the updates since the last line (``learn``'s
+  ``grad_norm``, before clipping) and the share of them that the clip cut.
 
     python benchmarks/action_gap.py c51 --seed 107          # the table in docs/ch10-dqn-variants.md
     python benchmarks/action_gap.py dqn --seed 107
     python benchmarks/action_gap.py dqn --seed 200 --set n_step=1
     python benchmarks/action_gap.py per-dqn --seed 1007 --every 2500
+    python benchmarks/action_gap.py dqn --seed 1007 --every 5000     # the norms in docs/ch08.md
 """
 import argparse
 import os
@@ -79,9 +82,23 @@ def main(argv=None):
 
     env = gym.make(args.env)
     agent = minirl.make_agent(args.algo, env, seed=args.seed, **parse_set(args.set))
+    norms = []  # learn()'s grad_norm of every update since the last line
+    learn = agent.learn
+
+    def learn_and_keep_norm():
+        info = learn()
+        norms.append(info["grad_norm"])
+        return info
+    agent.learn = learn_and_keep_norm
+    max_norm = agent.hparams["max_grad_norm"]
     for step in plain_steps(agent, env, args.steps, args.seed):
         if step % args.every == 0:
             row = snapshot(agent, args.env)
+            if norms:
+                clipped = "" if max_norm is None else \
+                    f", clipped {np.mean(np.array(norms) > max_norm):.0%}"
+                row["norm"] = f", |g| median {np.median(norms):.1f}{clipped}"
+            norms.clear()
             print(f"{step}: greedy {row['greedy']:.0f}, mean max Q {row['max_q']:.1f}, "
                   f"action gap {row['gap']:.3f}, terminal {row['terminal']:.4f}"
                   f" (whole replay {row['replay_terminal']:.4f})"
@@ -89,7 +106,8 @@ def main(argv=None):
                      if "sampled_terminal" in row else "")
                   + (f", top atom {row['top_atom']:.3f}" if "top_atom" in row else "")
                   + (", mean |sigma_W| " + " ".join(f"{v:.4f}" for v in row["sigma"])
-                     if "sigma" in row else ""),
+                     if "sigma" in row else "")
+                  + row.get("norm", ""),
                   flush=True)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from minirl.layers import FlatParameters, Module, checked_array, flatten_parameters, views
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "clip_grad_norm", "hard_update",
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "grad_norm", "clip_grad_norm", "hard_update",
            "soft_update", "check_number"]
 
 
@@ -223,6 +223,14 @@ class RMSprop(Optimizer):
         theta -= ratio                 # theta <- theta - lr g / (sqrt(v) + eps)
 
 
+def grad_norm(params):
+    """The global L2 norm of all the gradients together, ||g|| = sqrt(sum_i ||g_i||^2)
+    (parameters without a gradient count as zero): what ``clip_grad_norm`` bounds."""
+    params = params.parameters() if isinstance(params, Module) else params
+    return float(np.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params
+                             if p.grad is not None)))
+
+
 def clip_grad_norm(params, max_norm):
     """Scale all gradients together so that their global L2 norm is at most max_norm:
 
@@ -235,8 +243,7 @@ def clip_grad_norm(params, max_norm):
     params = list(params.parameters() if isinstance(params, Module) else params)
     flat = FlatParameters.of(params)  # an optimizer has laid them out, usually
     one_array = flat is not None and flat.has_grads()
-    grads = [p.grad for p in params if p.grad is not None]  # views, when one_array
-    total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    total = grad_norm(params)
     if total > max_norm:
         scale = max_norm / (total + 1e-6)
         if one_array:

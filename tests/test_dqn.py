@@ -305,6 +305,29 @@ def test_gradient_norm_is_clipped():
     assert norm <= 1e-3 * (1 + 1e-4)
 
 
+def test_learn_reports_the_gradient_norm_before_clipping():
+    """info["grad_norm"] is ||g|| of the gradient backward made, before any clip: two
+    agents alike but for the clip see the same batch, and the unclipped one's step
+    shows that gradient."""
+    env = gym.make("minirl/Identity-v0")
+    infos, stepped = {}, {}
+    for clip in (None, 1e-3):
+        agent = make(env=env, learning_starts=10_000, max_grad_norm=clip)
+        feed(agent, env, 30)
+        step = agent.optimizer.step
+
+        def recording_step(clip=clip, agent=agent, step=step):
+            stepped[clip] = np.sqrt(sum(np.sum(p.grad.astype(np.float64) ** 2)
+                                        for p in agent.qnet.parameters()))
+            step()
+        agent.optimizer.step = recording_step
+        infos[clip] = agent.learn()
+    assert stepped[None] > 1e-2  # so the clip at 1e-3 binds
+    assert np.isclose(infos[None]["grad_norm"], stepped[None], rtol=1e-5)
+    assert np.isclose(infos[1e-3]["grad_norm"], stepped[None], rtol=1e-5)
+    assert np.isclose(stepped[1e-3], 1e-3, rtol=1e-3)
+
+
 def epsilon_schedule(step, start, end, duration):
     """The agent's epsilon after ``step`` environment steps."""
     agent = minirl.make_agent("dqn", "CartPole-v1", epsilon_start=start, epsilon_end=end,

@@ -179,6 +179,16 @@ def test_clip_grad_norm_scales_globally_without_aliasing():
     assert shared[0] == 1.0
 
 
+def test_grad_norm_is_the_global_l2_norm():
+    a, b, c = (L.Parameter(np.zeros(s)) for s in ((2,), (2, 2), (3,)))
+    a.grad, b.grad = np.array([1.0, 2.0]), np.array([[2.0, 0.0], [0.0, 4.0]])  # c: none
+    assert optim.grad_norm([a, b, c]) == 5.0  # sqrt(1 + 4 + 4 + 16)
+    net = TwoHeads()
+    grads = grads_by_hand(net, np.full((2, 3), 3.0, np.float32))
+    by_hand = np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values()))
+    assert np.isclose(optim.grad_norm(net), by_hand, rtol=1e-6)
+
+
 def test_hard_and_soft_target_updates():
     online, target = TwoHeads(), TwoHeads()
     for p in online.parameters():

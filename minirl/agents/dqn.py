@@ -488,13 +488,16 @@ class DQNAgent(Agent):
             td_error = out_a.data - target  # delta
         self.optimizer.zero_grad()
         loss.backward()
+        # the norm before clipping is reported: how often the clip binds (docs/ch08.md)
         if h["max_grad_norm"] is not None:
-            optim.clip_grad_norm(self.optimizer.params, h["max_grad_norm"])
+            norm = optim.clip_grad_norm(self.optimizer.params, h["max_grad_norm"])
+        else:
+            norm = optim.grad_norm(self.optimizer.params)
         self.optimizer.step()
         if self.prioritized:  # p_i = |delta_i| + eps
             self.replay.update_priorities(batch.indices, td_error)
         self.learn_steps += 1
-        return {"loss": float(loss.data)}
+        return {"loss": float(loss.data), "grad_norm": norm}
 
     def target(self, batch):
         """The TD target y, or for C51 the projected target distribution m.
