@@ -339,3 +339,9 @@ def test_lean_path_names_shapes_that_do_not_fit():
                 run()
     with no_grad(), pytest.raises(TypeError, match="numeric"):
         F.relu(np.array(["a"]))
+
+
+def test_transpose_backward_inverts_a_permutation_that_is_not_its_own_inverse():
+    # (1, 2, 0) undone is (2, 0, 1): a backward that reused the axes would give (4, 2, 3)
+    x = rand((2, 3, 4), 7)
+    gradient_check(lambda v: v.transpose((1, 2, 0)), x)
