@@ -11,6 +11,7 @@ import pytest
 import minirl
 from minirl.checkpoint import CheckpointError, read_checkpoint
 from minirl.cli import parse_set
+from minirl.agents import agent_class, agent_from_config
 
 GRID = "minirl/GridWorld-v0"
 
@@ -38,6 +39,26 @@ def test_registry_errors_name_the_problem():
     with pytest.raises(ValueError, match="qnet: lr must be a finite number > 0, got 'fast'"):
         minirl.make_agent("qnet", GRID, lr="fast")
     assert minirl.make_agent("qnet", GRID, gamma=1.0).hparams["gamma"] == 1.0  # [0, 1]
+
+
+def test_errors_name_the_algorithm_asked_for_not_its_class():
+    """c51, rainbow and double-dqn are one class, DQNAgent: an error names the one the
+    user asked for, through make_agent, a saved config and the CLI alike."""
+    with pytest.raises(ValueError, match="^c51 needs a Discrete action space"):
+        minirl.make_agent("c51", "Pendulum-v1")
+    with pytest.raises(ValueError, match="^rainbow has no hyperparameter 'foo'"):
+        minirl.make_agent("rainbow", "CartPole-v1", foo=1)
+    with pytest.raises(ValueError, match="^double-dqn has no preset 'fast'"):
+        minirl.make_agent("double-dqn", "CartPole-v1", preset="fast")
+    with pytest.raises(ValueError, match="^per-dqn: lr must be > 0"):
+        minirl.make_agent("per-dqn", "CartPole-v1", lr=-1.0)
+    agent = minirl.make_agent("dueling-dqn", "CartPole-v1")
+    config = agent.config()
+    assert agent_from_config(config).name == "dueling-dqn"
+    config["hparams"]["lr"] = 0.0
+    with pytest.raises(ValueError, match="^dueling-dqn: lr must be > 0"):
+        agent_from_config(config)
+    assert agent_class("noisy-dqn").name == "dqn"  # the class keeps its own
     with pytest.raises(ValueError, match="epsilon"):
         minirl.make_agent("qnet", GRID, epsilon=-0.1)
     with pytest.raises(ValueError, match="no preset 'fast'"):

@@ -55,7 +55,7 @@ def spaces_of(task):
 def unsupported(algo, task):
     """The reason ``algo`` cannot run on ``task`` (its spaces), or None."""
     try:
-        agent_class(algo).check_spaces(*spaces_of(task))
+        agent_class(algo).check_spaces(*spaces_of(task), algo)
     except ValueError as error:
         return str(error)
     return None

@@ -94,9 +94,9 @@ def make_agent(name, env, seed=0, preset=None, **hparams):
             raise ValueError(f"{name} fixes {key}={value!r}; got {key}={hparams[key]!r} "
                              f"(use 'dqn' with --set {key}=... instead)")
     obs_space, action_space = env if isinstance(env, tuple) else _spaces(env)
-    agent = cls(obs_space, action_space, seed=seed, preset=preset, **{**fixed, **hparams})
-    agent.name = name  # the registered name, for the config and the CLI
-    return agent
+    # name: the registered one, for errors, the config and the CLI
+    return cls(obs_space, action_space, seed=seed, preset=preset, name=name,
+               **{**fixed, **hparams})
 
 
 def agent_from_config(config):
@@ -109,11 +109,9 @@ def agent_from_config(config):
     # new hyperparameter must not change a network that was trained without it.
     hparams = {**{k: v for k, v in cls.defaults.items() if k not in config["hparams"]},
                **config["hparams"]}
-    agent = cls(space_from_json(config["observation_space"]),
-                space_from_json(config["action_space"]), seed=config["seed"],
-                preset=config.get("preset"), **hparams)
-    agent.name = name
-    return agent
+    return cls(space_from_json(config["observation_space"]),
+               space_from_json(config["action_space"]), seed=config["seed"],
+               preset=config.get("preset"), name=name, **hparams)
 
 
 def _spaces_words(types):

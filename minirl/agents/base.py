@@ -123,11 +123,14 @@ class Agent:
                 raise ValueError(f"{cls.__name__} preset {preset!r} sets unknown "
                                  f"hyperparameters {unknown}")
 
-    def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
-        self.check_spaces(observation_space, action_space)
+    def __init__(self, observation_space, action_space, seed=0, preset=None, *, name=None,
+                 **hparams):
+        if name is not None:  # the registered name ('c51', not 'dqn'): errors say it
+            self.name = name
+        self.check_spaces(observation_space, action_space, self.name)
         self.observation_space, self.action_space = observation_space, action_space
         self.seed = int(seed)
-        self.hparams = self.resolve_hparams(preset, hparams)
+        self.hparams = self.resolve_hparams(preset, hparams, self.name)
         self.preset = preset
         self.check_hparams(self.hparams)
         self.rng = np.random.default_rng(seed)
@@ -135,23 +138,27 @@ class Agent:
 
     # -- construction checks -----------------------------------------------------------
     @classmethod
-    def check_spaces(cls, observation_space, action_space):
+    def check_spaces(cls, observation_space, action_space, name=None):
+        """ValueError unless the spaces fit; it names the algorithm ``name`` (default: the
+        class's own)."""
+        name = name or cls.name
         if not isinstance(action_space, cls.action_spaces):
-            raise ValueError(f"{cls.name} needs a {_describe(cls.action_spaces)} action "
+            raise ValueError(f"{name} needs a {_describe(cls.action_spaces)} action "
                              f"space; this environment's is {action_space}")
         if not isinstance(observation_space, cls.observation_spaces):
-            raise ValueError(f"{cls.name} needs a {_describe(cls.observation_spaces)} "
+            raise ValueError(f"{name} needs a {_describe(cls.observation_spaces)} "
                              f"observation space; this environment's is {observation_space}")
 
     @classmethod
-    def resolve_hparams(cls, preset, overrides):
+    def resolve_hparams(cls, preset, overrides, name=None):
         """defaults <- preset <- overrides, refusing names the agent does not know."""
+        name = name or cls.name
         if preset is not None and preset not in cls.presets:
-            raise ValueError(f"{cls.name} has no preset {preset!r}; presets: "
+            raise ValueError(f"{name} has no preset {preset!r}; presets: "
                              f"{sorted(cls.presets) or 'none'}")
         unknown = sorted(set(overrides) - set(cls.defaults))
         if unknown:
-            raise ValueError(f"{cls.name} has no hyperparameter {', '.join(map(repr, unknown))}"
+            raise ValueError(f"{name} has no hyperparameter {', '.join(map(repr, unknown))}"
                              f"; valid names: {', '.join(sorted(cls.defaults))}")
         hparams = dict(cls.defaults)
         hparams.update(cls.presets.get(preset, {}))
