@@ -39,11 +39,19 @@ def test_registry_errors_name_the_problem():
     with pytest.raises(ValueError, match="qnet: lr must be a finite number > 0, got 'fast'"):
         minirl.make_agent("qnet", GRID, lr="fast")
     assert minirl.make_agent("qnet", GRID, gamma=1.0).hparams["gamma"] == 1.0  # [0, 1]
+    with pytest.raises(ValueError, match="epsilon"):
+        minirl.make_agent("qnet", GRID, epsilon=-0.1)
+    with pytest.raises(ValueError, match="no preset 'fast'"):
+        minirl.make_agent("qnet", GRID, preset="fast")
+    with pytest.raises(ValueError, match="cannot make environment 'NoSuchEnv-v9'"):
+        minirl.train("qnet", "NoSuchEnv-v9", 10)
+    with pytest.raises(ValueError, match="steps must be a positive int"):
+        minirl.train("qnet", GRID, 0)
 
 
 def test_errors_name_the_algorithm_asked_for_not_its_class():
     """c51, rainbow and double-dqn are one class, DQNAgent: an error names the one the
-    user asked for, through make_agent, a saved config and the CLI alike."""
+    user asked for, through make_agent (which the CLI calls) and a saved config."""
     with pytest.raises(ValueError, match="^c51 needs a Discrete action space"):
         minirl.make_agent("c51", "Pendulum-v1")
     with pytest.raises(ValueError, match="^rainbow has no hyperparameter 'foo'"):
@@ -59,14 +67,6 @@ def test_errors_name_the_algorithm_asked_for_not_its_class():
     with pytest.raises(ValueError, match="^dueling-dqn: lr must be > 0"):
         agent_from_config(config)
     assert agent_class("noisy-dqn").name == "dqn"  # the class keeps its own
-    with pytest.raises(ValueError, match="epsilon"):
-        minirl.make_agent("qnet", GRID, epsilon=-0.1)
-    with pytest.raises(ValueError, match="no preset 'fast'"):
-        minirl.make_agent("qnet", GRID, preset="fast")
-    with pytest.raises(ValueError, match="cannot make environment 'NoSuchEnv-v9'"):
-        minirl.train("qnet", "NoSuchEnv-v9", 10)
-    with pytest.raises(ValueError, match="steps must be a positive int"):
-        minirl.train("qnet", GRID, 0)
 
 
 # --- terminated vs truncated ----------------------------------------------------------

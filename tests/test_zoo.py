@@ -64,7 +64,8 @@ def unsupported(algo, task):
 def small_task_preset(algo, task):
     """The one small-task preset: a categorical agent (c51, rainbow) gets its support
     fitted to the task's returns, [v_min, v_max] = [-R, R] with R the optimal return,
-    as a user of C51 sets it for any task (Bellemare et al. 2017 fit it per domain).
+    as a user of C51 sets it for any task (Bellemare et al. 2017 chose [-10, 10] for
+    Atari's rewards, clipped to [-1, 1]).
 
     The default, [-100, 100], holds every return of rewards in [-1, 1] at gamma 0.99,
     CartPole's and Acrobot's. On the chain and the corridor, whose return is 1, the action
