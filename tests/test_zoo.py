@@ -44,10 +44,12 @@ SEED = 0
 EVAL_EPISODES = 20
 
 
-def spaces_of(task):
+def inspect_task(task):
+    """(observation space, action space, optimal return) of a task, from an env made and
+    closed for the purpose."""
     env = gym.make(task)
     try:
-        return env.observation_space, env.action_space
+        return env.observation_space, env.action_space, env.unwrapped.optimal_return
     finally:
         env.close()
 
@@ -55,7 +57,7 @@ def spaces_of(task):
 def unsupported(algo, task):
     """The reason ``algo`` cannot run on ``task`` (its spaces), or None."""
     try:
-        agent_class(algo).check_spaces(*spaces_of(task), algo)
+        agent_class(algo).check_spaces(*inspect_task(task)[:2], algo)
     except ValueError as error:
         return str(error)
     return None
@@ -76,13 +78,9 @@ def small_task_preset(algo, task):
     """
     if "categorical" not in agent_class(algo).spec:  # not a DQN agent
         return {}
-    if not minirl.make_agent(algo, task).hparams["categorical"]:
+    observation_space, action_space, best = inspect_task(task)
+    if not minirl.make_agent(algo, (observation_space, action_space)).hparams["categorical"]:
         return {}
-    env = gym.make(task)
-    try:
-        best = env.unwrapped.optimal_return
-    finally:
-        env.close()
     return {"v_min": -best, "v_max": best}
 
 
