@@ -388,8 +388,14 @@ CATALOGUE = [
     Mutant(DQN, "next_probs = F.softmax(next_out, axis=-1).data[self.rows, best]",
            "next_probs = F.softmax(next_out, axis=-1).data[self.rows, 0]", T_VAR,
            "C51 projects the first action's distribution, not a*'s"),
-    Mutant(DQN, "loss = F.mean(per_sample * batch.weights)",
+    Mutant(DQN, "loss = F.mean(per_sample if weights is None else per_sample * weights)",
            "loss = F.mean(per_sample)", T_VAR, "C51 with PER drops the IS weights"),
+    Mutant(DQN, "weights = batch.weights if self.prioritized else None",
+           "weights = None", T_DQN, "prioritized replay drops the IS weights"),
+    Mutant(DQN, "weights = batch.weights if self.prioritized else None",
+           "weights = batch.weights", T_DQN, "uniform replay multiplies by its weights",
+           equivalent="uniform weights are all one: the same gradients bit for bit "
+           "(test_uniform_replay_loss_has_the_unit_weight_gradient_bit_for_bit)"),
     Mutant(DQN, "td_error = per_sample.data  # Rainbow: the loss is the priority",
            "td_error = np.sqrt(per_sample.data)", T_VAR, "Rainbow priority sqrt(loss)"),
     # --- chapter 10: noisy networks --------------------------------------------------------------

@@ -242,6 +242,24 @@ def test_huber_elementwise_and_weighted_losses():
     gradient_check(lambda v: td_loss(v, t.astype(np.float64), w.astype(np.float64)), q.data)
 
 
+@pytest.mark.parametrize("kind", ["mse", "huber"])
+@pytest.mark.parametrize("batch", [7, 32, 100, 128])
+def test_uniform_replay_loss_has_the_unit_weight_gradient_bit_for_bit(kind, batch):
+    """DQNAgent.learn passes no weights for uniform replay (the fused loss, fewer ops):
+    the gradient reaching Q(s, a) is exactly the one weights of ones give, so a seeded
+    run learns the same either way, for any batch size."""
+    rng = np.random.default_rng(batch)
+    q0 = (rng.standard_normal(batch) * 3).astype(np.float32)
+    t = rng.standard_normal(batch).astype(np.float32)
+    grads = []
+    for weights in (None, np.ones(batch, np.float32)):
+        q = Variable(q0.copy())
+        td_loss(q, t, weights, kind).backward()
+        grads.append(q.grad)
+    assert grads[0].dtype == grads[1].dtype == np.float32
+    assert np.array_equal(grads[0], grads[1])
+
+
 # ---------------------------------------------------------------------------
 # Schedules: target sync, training frequency, clipping, epsilon
 # ---------------------------------------------------------------------------

@@ -474,9 +474,11 @@ class DQNAgent(Agent):
         """One gradient step on a minibatch (Mnih et al. 2015, Algorithm 1; Rainbow's pieces
         slot in: prioritized sampling and weights, noise, C51's distributional loss)."""
         h = self.hparams
-        # uniform replay gives weights of ones; prioritized replay its IS weights w_i
+        # prioritized replay gives its IS weights w_i; uniform replay's are all one, so
+        # its loss is the plain mean (one fused op; the same gradients, bit for bit)
         batch = (self.replay.sample(self.batch_size, beta=self.beta) if self.prioritized
                  else self.replay.sample(self.batch_size))
+        weights = batch.weights if self.prioritized else None
         # noisy nets: independent noise for the online and the target network (no-ops
         # without noisy layers)
         self.qnet.reset_noise()
@@ -487,10 +489,10 @@ class DQNAgent(Agent):
             target = self.target(batch)  # a constant: no gradient reaches theta^-
         if self.categorical:  # C51: cross-entropy to the projected distribution
             per_sample = categorical_cross_entropy(out_a, target)
-            loss = F.mean(per_sample * batch.weights)
+            loss = F.mean(per_sample if weights is None else per_sample * weights)
             td_error = per_sample.data  # Rainbow: the loss is the priority
         else:
-            loss = td_loss(out_a, target, batch.weights, h["loss"])
+            loss = td_loss(out_a, target, weights, h["loss"])
             td_error = out_a.data - target  # delta
         self.optimizer.zero_grad()
         loss.backward()
