@@ -87,7 +87,7 @@ class MinirlDQN:
         with no_grad():
             next_q = self.target(b["next_obs"]).data.max(axis=1)
         target = b["reward"] + GAMMA * (1 - b["terminated"]) * next_q
-        return F.mean_squared_error(q_a, target)
+        return F.mean_squared_error(q_a, target)  # as learn() does with uniform replay
 
     def update(self, b):
         loss = self.loss(b)
