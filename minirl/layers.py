@@ -11,6 +11,7 @@ treats all parameters alike -- an optimizer step, gradient clipping, a target-ne
 update, A3C's shared memory -- is a few NumPy calls on one array instead of a few per
 parameter. Optimizers lay their parameters out this way when they are built.
 """
+import math
 from operator import attrgetter
 
 import numpy as np
@@ -18,8 +19,8 @@ import numpy as np
 from minirl import functions as F
 from minirl.core import Variable, as_array
 
-__all__ = ["Parameter", "FlatParameters", "flatten_parameters", "Module", "Linear", "MLP",
-           "NoisyLinear"]
+__all__ = ["Parameter", "FlatParameters", "flatten_parameters", "flat_runs", "Module",
+           "Linear", "MLP", "NoisyLinear"]
 
 
 class Parameter(Variable):
@@ -171,7 +172,7 @@ def views(array, shapes):
     """Consecutive views of the 1-D ``array``, one of each shape: the flat layout."""
     out, offset = [], 0
     for shape in shapes:
-        n = int(np.prod(shape, dtype=np.int64))
+        n = math.prod(shape)  # a Python int, as exact as np.prod and far cheaper per call
         out.append(array[offset:offset + n].reshape(shape))
         offset += n
     return out
@@ -190,6 +191,32 @@ def flatten_parameters(params):
             and len({id(p) for p in params}) == len(params)):
         return FlatParameters(params)
     return None
+
+
+def flat_runs(params):
+    """``params`` as consecutive runs that each fill one flat layout: ``[(layout, i, j)]``
+    with ``params[i:j]`` exactly ``layout.params``.
+
+    Usually one run: the layout made for ``params`` now, or the one they already share.
+    Networks laid out one by one and then trained together give one run each (SAC's
+    and TD3's two critics, each laid out when its target network was first synced),
+    so an optimizer still updates whole arrays. ``[(None, 0, len(params))]`` where no
+    such cover exists: then each parameter is updated on its own.
+    """
+    params = list(params)
+    flat = flatten_parameters(params)
+    if flat is not None:
+        return [(flat, 0, len(params))]
+    runs, i = [], 0
+    while i < len(params):
+        first = params[i]
+        flat = first.flat if isinstance(first, Parameter) else None
+        j = i + (len(flat.params) if flat is not None else 0)
+        if flat is None or FlatParameters.of(params[i:j]) is not flat:
+            return [(None, 0, len(params))]
+        runs.append((flat, i, j))
+        i = j
+    return runs
 
 
 class Module:

@@ -4,16 +4,19 @@ Each ``step()`` updates ``p.data`` in place from ``p.grad``. An optimizer lays i
 parameters out flat when it is built (``layers.FlatParameters``): they and their
 gradients become views into two arrays, and its own statistics (Adam's moments, ...)
 are arrays laid out the same way. So one step is a single update, written once as
-the formula on whole arrays, applied to the flat arrays at once -- or, when some
+the formula on whole arrays, applied to the flat arrays at once (once per layout
+where the parameters already lived in several: ``layers.flat_runs``) -- or, when some
 parameter has no gradient, to each parameter that has one (the others are skipped,
 as PyTorch does). Optimizer state is plain ndarrays, so it can be checkpointed:
 ``state_dict()`` / ``load_state_dict()``, one key per statistic and parameter.
 """
+import itertools
 import numbers
 
 import numpy as np
 
-from minirl.layers import FlatParameters, Module, checked_array, flatten_parameters, views
+from minirl.layers import (FlatParameters, Module, checked_array, flat_runs,
+                           flatten_parameters, views)
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "grad_norm", "clip_grad_norm", "hard_update",
            "soft_update", "check_number"]
@@ -59,16 +62,17 @@ class Optimizer:
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")
         self.lr = check_number(name, "lr (the learning rate)", lr, low=0)
-        self.flat = flatten_parameters(self.params)  # None: parameters kept apart
+        # The flat layouts that hold the parameters, usually one (flat_runs); each run's
+        # statistics are a stretch of the optimizer's own flat arrays.
+        self.runs = flat_runs(self.params)
         self.shapes = [p.data.shape for p in self.params]
+        self.offsets = [0, *itertools.accumulate(p.data.size for p in self.params)]
         self.dtype = np.result_type(*[p.data.dtype for p in self.params])
-        size = sum(p.data.size for p in self.params)
-        self.work = [np.zeros(size, self.dtype) for _ in range(self.scratch)]
+        self.work = [self.zeros() for _ in range(self.scratch)]
 
     def zeros(self):
         """A flat statistic, laid out like the parameters, all zero."""
-        return np.zeros(sum(int(np.prod(s, dtype=np.int64)) for s in self.shapes),
-                        self.dtype)
+        return np.zeros(self.offsets[-1], self.dtype)
 
     def zero_grad(self):
         for p in self.params:
@@ -76,13 +80,17 @@ class Optimizer:
 
     def step(self):
         arrays = [getattr(self, name) for name in self.state_names] + self.work
-        if self.flat is not None and self.flat.has_grads():
-            self.update(self.flat.data, self.flat.grad, *arrays)  # every parameter at once
-            return
-        per_parameter = [views(a, self.shapes) for a in arrays]
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                self.update(p.data, p.grad, *[v[i] for v in per_parameter])
+        for flat, i, j in self.runs:
+            # this run's stretch of each statistic (all of it when one run holds all)
+            stretch = arrays if len(self.runs) == 1 else [
+                a[self.offsets[i]:self.offsets[j]] for a in arrays]
+            if flat is not None and flat.has_grads():
+                self.update(flat.data, flat.grad, *stretch)  # the whole layout at once
+                continue
+            per_parameter = [views(a, self.shapes[i:j]) for a in stretch]
+            for k, p in enumerate(self.params[i:j]):
+                if p.grad is not None:
+                    self.update(p.data, p.grad, *[v[k] for v in per_parameter])
 
     def update(self, theta, g, *arrays):
         raise NotImplementedError

@@ -310,7 +310,7 @@ def test_adam_on_the_flat_array_and_per_parameter_follow_algorithm_1():
     steps.append([steps[0][0], None, steps[0][2]])  # a parameter without a gradient
     flat_params = [L.Parameter(p.copy()) for p in start]
     opt = optim.Adam(flat_params, lr=1e-2)
-    assert opt.flat is not None
+    assert [flat is not None for flat, _, _ in opt.runs] == [True]  # one flat array
     for grads in steps:
         for p, g in zip(flat_params, grads):
             p.grad = g
@@ -324,6 +324,31 @@ def test_adam_on_the_flat_array_and_per_parameter_follow_algorithm_1():
         skipped.params[0].grad = grads[1]
         skipped.step()
     np.testing.assert_array_equal(opt.state_dict()["m.1"], skipped.state_dict()["m.0"])
+
+
+def test_adam_over_networks_laid_out_one_by_one_steps_each_layout_at_once():
+    """Two networks laid out apart (each when its target network was first synced, as
+    SAC's critics are), then trained by one optimizer: one run per layout, each
+    updated as one array; a run with a parameter lacking a gradient goes parameter by
+    parameter. Every case follows Algorithm 1 per parameter."""
+    rng = np.random.default_rng(3)
+    nets = [L.MLP((3, 4, 2), dtype=np.float64, rng=rng) for _ in range(2)]
+    for net in nets:
+        optim.hard_update(L.MLP((3, 4, 2), dtype=np.float64, rng=rng), net)  # lays it out
+    params = nets[0].parameters() + nets[1].parameters()
+    start = [p.data.copy() for p in params]
+    opt = optim.Adam(params, lr=1e-2)
+    assert [(flat.params, i, j) for flat, i, j in opt.runs] == [
+        (nets[0].parameters(), 0, 4), (nets[1].parameters(), 4, 8)]
+    steps = [[rng.standard_normal(p.shape) for p in params] for _ in range(3)]
+    steps.append([None] + steps[0][1:])  # the first layout goes parameter by parameter
+    steps.append(steps[1][:5] + [None] + steps[1][6:])  # and then the second
+    for grads in steps:
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+    for p, want in zip(params, adam_by_hand(start, steps)):
+        np.testing.assert_allclose(p.data, want, rtol=1e-12)
 
 
 def test_sgd_and_rmsprop_on_the_flat_array_match_each_parameter_alone():
