@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import minirl
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
@@ -349,6 +350,16 @@ def test_adam_over_networks_laid_out_one_by_one_steps_each_layout_at_once():
         opt.step()
     for p, want in zip(params, adam_by_hand(start, steps)):
         np.testing.assert_allclose(p.data, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["td3", "sac"])
+def test_the_twin_critics_optimizer_steps_each_critic_as_one_array(name):
+    """Each critic was laid out when its target network was synced; the optimizer over
+    both steps those two layouts, not twelve parameters one by one."""
+    agent = minirl.make_agent(name, "Pendulum-v1", seed=0)
+    critics = [agent.critic if name == "td3" else agent.critic1, agent.critic2]
+    assert [(flat.params, i, j) for flat, i, j in agent.critic_optimizer.runs] == [
+        (critics[0].parameters(), 0, 6), (critics[1].parameters(), 6, 12)]
 
 
 def test_sgd_and_rmsprop_on_the_flat_array_match_each_parameter_alone():
