@@ -351,12 +351,13 @@ def measure(factories, weights, rng, repeats):
 def print_table(results, names, faults=None):
     header = f"{'':24}" + "".join(f"{n:>10}" for n in names) + f"{'minirl/limit':>14}"
     header += f"{'minirl/limit32':>16}"
-    print(header + (f"{'torch/minirl':>14}" if "torch" in names else ""))
+    # torch/limit bounds torch/minirl: torch/minirl = (torch/limit) / (minirl/limit)
+    print(header + (f"{'torch/minirl':>14}{'torch/limit':>13}" if "torch" in names else ""))
     for task, row in results.items():
         line = f"{task:24}" + "".join(f"{row[n]:10.1f}" for n in names)
         line += f"{row['minirl'] / row['limit']:14.2f}{row['minirl'] / row['limit32']:16.2f}"
         if "torch" in names:
-            line += f"{row['torch'] / row['minirl']:14.2f}"
+            line += f"{row['torch'] / row['minirl']:14.2f}{row['torch'] / row['limit']:13.2f}"
         print(line)
     if faults:
         print("page faults per update: " + "; ".join(
