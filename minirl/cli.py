@@ -220,7 +220,9 @@ def main(argv=None):
     fail = f"minirl {args.command}: error:"
     stopping = False
     try:
-        return command(args)
+        from minirl.threads import limit_blas_threads
+        with limit_blas_threads():
+            return command(args)
     except KeyboardInterrupt as stop:
         from minirl.signals import STOP_SIGNALS, exit_status
         # The run is stopping and what is on disk is settled: a further Ctrl-C while

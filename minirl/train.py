@@ -56,6 +56,7 @@ from minirl.envcheck import check_finite, check_reset, check_step, env_name
 from minirl.envs import make_env
 from minirl.rundir import RunDirectory
 from minirl.signals import Interrupted, StopSignals, blocked_in_children
+from minirl.threads import blas_limited
 
 __all__ = ["Settings", "TrainResult", "Trainer", "TrainingInterrupted", "NonFiniteError",
            "SaveError", "train", "evaluate", "make_env"]
@@ -296,6 +297,7 @@ def greedy_episode(agent, env, seed, max_steps=100_000, on_frame=None):
     return total
 
 
+@blas_limited
 def evaluate(agent, env, episodes=10, seed=0, max_steps=100_000, render=False):
     """Greedy returns (``act(obs, explore=False)``) over ``episodes``: (mean, std).
 
@@ -770,6 +772,7 @@ def _check_resumable(config, name, env, seed, out):
                              f"{env_name(env)} has {here}")
 
 
+@blas_limited
 def train(name, env, steps, seed=None, out=None, *, preset=None, eval_every=None,
           eval_episodes=None, checkpoint_every=None, resume=False, force=False, quiet=True,
           stop_return=None, log_every=None, allow_nonfinite=None, plot=True, **hparams):
