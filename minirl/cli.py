@@ -65,7 +65,9 @@ def _train_epilog():
 
 
 def _cmd_train(args):
+    from minirl.rundir import use_command_line_spelling
     from minirl.train import train
+    use_command_line_spelling()  # run-directory messages name --resume, not resume=True
     hparams = parse_set(args.set)
     if args.resume and not args.out:
         raise ValueError("--resume needs --out DIR (the run to continue)")

@@ -27,11 +27,15 @@ for _name in ("PermutedIdentity", "SparseChain", "ResetCorridor", "TargetTrackin
 
 
 def make_env(env, **kwargs):
-    """An env id -> ``gymnasium.make(id)`` (a clear ValueError if unknown); an Env passes."""
+    """An env id -> ``gymnasium.make(id)`` (a clear ValueError if unknown); an Env passes.
+
+    An id ``"module:Env-v0"`` imports ``module`` first (gymnasium's rule); that is for
+    ids a user types, never for ids read from a file (see ``checkpoint.saved_env_id``).
+    """
     if isinstance(env, str):
         try:
             return gym.make(env, **kwargs)
-        except gym.error.Error as error:
+        except (gym.error.Error, ImportError) as error:  # ImportError: "mod:Env" without mod
             raise ValueError(f"cannot make environment {env!r}: {error}") from None
     if not isinstance(env, gym.Env):
         raise TypeError(f"env must be a gymnasium.Env or an env id, got {type(env).__name__}")
