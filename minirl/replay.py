@@ -156,34 +156,46 @@ class ReplayBuffer:
     _ARRAYS = ("obs", "action", "reward", "next_obs", "terminated", "steps")
 
     def state_dict(self):
-        """Return the buffer as ``name -> ndarray`` (ring contents, position, size).
+        """Return the buffer as ``name -> ndarray`` (filled rows, position, size).
 
-        The random generator is not included: it belongs to the agent, which
-        saves it with the rest of its state.
+        Only the ``size`` rows that hold data are saved: until the buffer wraps they
+        are rows ``0..size-1``, so a buffer of a million slots saves what it has seen,
+        not its capacity. The random generator is not included: it belongs to the
+        agent, which saves it with the rest of its state.
         """
-        state = {name: getattr(self, name).copy() for name in self._ARRAYS}
+        state = {name: getattr(self, name)[:self.size].copy() for name in self._ARRAYS}
         state["position"] = np.array(self.position, dtype=np.int64)
         state["size"] = np.array(self.size, dtype=np.int64)
+        state["capacity"] = np.array(self.capacity, dtype=np.int64)
         return state
 
     def load_state_dict(self, state):
-        """Restore from ``state_dict()``; the buffer must have the same capacity and shapes."""
+        """Restore from ``state_dict()``; the buffer must have the same capacity and shapes.
+
+        The arrays hold ``size`` rows (or ``capacity`` rows, as files saved the whole
+        ring before); the rows past ``size`` stay empty.
+        """
         missing = [k for k in (*self._ARRAYS, "position", "size") if k not in state]
         if missing:
             raise ValueError(f"replay buffer state is missing {missing}")
-        for name in self._ARRAYS:
-            ours, theirs = getattr(self, name), np.asarray(state[name])
-            if theirs.shape != ours.shape:
-                raise ValueError(
-                    f"replay buffer state '{name}' has shape {theirs.shape}, but this buffer "
-                    f"holds {ours.shape} (capacity {self.capacity}); build the buffer with "
-                    "the same capacity and shapes as the one that was saved")
         position, size = int(state["position"]), int(state["size"])
+        capacity = int(state.get("capacity", self.capacity))  # older files: not saved
+        if capacity != self.capacity:
+            raise ValueError(f"replay buffer state was saved with capacity {capacity}, "
+                             f"this buffer has capacity {self.capacity}")
         if not (0 <= size <= self.capacity and 0 <= position < self.capacity):
             raise ValueError(f"replay buffer state has position={position}, size={size}, "
                              f"outside a buffer of capacity {self.capacity}")
         for name in self._ARRAYS:
-            getattr(self, name)[...] = state[name]
+            ours, theirs = getattr(self, name), np.asarray(state[name])
+            if theirs.shape[1:] != ours.shape[1:] or len(theirs) not in (size, self.capacity):
+                raise ValueError(
+                    f"replay buffer state '{name}' has shape {theirs.shape}, but this buffer "
+                    f"holds {(size, *ours.shape[1:])} (size {size}, capacity "
+                    f"{self.capacity}); build the buffer with the same capacity and shapes "
+                    "as the one that was saved")
+        for name in self._ARRAYS:
+            getattr(self, name)[:size] = np.asarray(state[name])[:size]
         self.position, self.size = position, size
 
 
@@ -391,9 +403,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.max_priority = max(self.max_priority, float(priorities.max(initial=0.0)))
 
     def state_dict(self):
-        """The ring contents plus each slot's p_i^alpha and the running max priority."""
+        """The filled rows plus each filled slot's p_i^alpha and the running max priority."""
         state = super().state_dict()
-        state["priorities_alpha"] = self.sum_tree[np.arange(self.capacity)].copy()
+        state["priorities_alpha"] = self.sum_tree[np.arange(self.size)].copy()
         state["max_priority"] = np.array(self.max_priority)
         state["alpha"] = np.array(self.alpha)
         return state
@@ -407,9 +419,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError(f"prioritized replay state was saved with alpha={saved_alpha}, "
                              f"this buffer has alpha={self.alpha}")
         priorities_alpha = np.asarray(state["priorities_alpha"], dtype=np.float64)
-        if priorities_alpha.shape != (self.capacity,):
+        size = int(state.get("size", -1))
+        if priorities_alpha.shape not in ((size,), (self.capacity,)):
             raise ValueError(f"prioritized replay state 'priorities_alpha' has shape "
-                             f"{priorities_alpha.shape}, expected ({self.capacity},)")
+                             f"{priorities_alpha.shape}, expected ({size},)")
         super().load_state_dict(state)
         # Rebuild both trees from the leaves; slots not yet filled stay neutral.
         self.sum_tree = SumTree(self.capacity)

@@ -154,6 +154,56 @@ def test_state_dict_round_trip_through_npz():
     np.testing.assert_array_equal(restored.reward, buffer.reward)
 
 
+def test_state_dict_saves_the_filled_rows_not_the_capacity():
+    """A buffer of a million slots that has seen 5 transitions saves 5 rows; loading
+    them restores it exactly: the same samples, the same ring order after."""
+    buffer = ReplayBuffer(1_000_000, obs_shape=(2,), rng=np.random.default_rng(3))
+    fill(buffer, 5)
+    state = buffer.state_dict()
+    assert all(len(state[name]) == 5 for name in ReplayBuffer._ARRAYS)
+    assert sum(v.nbytes for v in state.values()) < 1000
+    restored = ReplayBuffer(1_000_000, obs_shape=(2,), rng=np.random.default_rng(3))
+    restored.load_state_dict(state)
+    assert (len(restored), restored.position) == (5, 5)
+    np.testing.assert_array_equal(restored.obs[:6], buffer.obs[:6])
+    for _ in range(3):
+        a, b = buffer.sample(7), restored.sample(7)
+        for name in ("obs", "action", "reward", "next_obs", "terminated", "steps", "indices"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    fill(buffer, 2, start=50)
+    fill(restored, 2, start=50)
+    np.testing.assert_array_equal(restored.reward[:8], buffer.reward[:8])
+
+
+def test_a_wrapped_buffer_saves_every_row_and_old_full_files_still_load():
+    buffer = ReplayBuffer(6, obs_shape=(2,), rng=np.random.default_rng(0))
+    fill(buffer, 9)  # wrapped: position 3, size 6
+    state = buffer.state_dict()
+    assert len(state["obs"]) == 6 and int(state["position"]) == 3
+    partial = ReplayBuffer(6, obs_shape=(2,))
+    fill(partial, 4)
+    old = {name: getattr(partial, name).copy() for name in ReplayBuffer._ARRAYS}
+    old.update(position=np.array(4), size=np.array(4))  # the whole ring, as files had
+    restored = ReplayBuffer(6, obs_shape=(2,))
+    restored.load_state_dict(old)
+    np.testing.assert_array_equal(restored.obs, partial.obs)
+    with pytest.raises(ValueError, match="'reward' has shape"):
+        ReplayBuffer(6, obs_shape=(2,)).load_state_dict({**state, "reward": state["reward"][:5]})
+
+
+def test_prioritized_state_dict_saves_the_filled_priorities():
+    buffer = make_per(capacity=1000, seed=2)
+    fill(buffer, 6)
+    buffer.update_priorities([1, 4], [3.0, 0.2])
+    state = buffer.state_dict()
+    assert state["priorities_alpha"].shape == (6,)
+    restored = make_per(capacity=1000, seed=2)
+    restored.load_state_dict(state)
+    np.testing.assert_array_equal(restored.sample(32).indices, buffer.sample(32).indices)
+    np.testing.assert_array_equal(restored.sum_tree[np.arange(1000)],
+                                  buffer.sum_tree[np.arange(1000)])
+
+
 def test_load_state_dict_rejects_a_different_shape():
     state = ReplayBuffer(6, obs_shape=(2,)).state_dict()
     with pytest.raises(ValueError, match="'obs' has shape"):
