@@ -31,7 +31,7 @@ from minirl.signals import deferred
 
 __all__ = ["FORMAT", "CheckpointError", "atomic_write", "atomic_write_all",
            "write_checkpoint", "checkpoint_arrays", "checkpoint_file", "read_checkpoint",
-           "read_config", "config_bytes", "memory_limit", "saved_env_id", "build_agent",
+           "read_config", "read_json", "config_bytes", "memory_limit", "saved_env_id", "build_agent",
            "save_agent", "load_agent"]
 
 FORMAT = "minirl-checkpoint-1"
@@ -149,7 +149,8 @@ def _json_depth(text):
     return deepest
 
 
-def _config_from_json(text, where):
+def _bounded_json(text, where):
+    """``json.loads(text)``, refused first if it is longer or deeper than any config."""
     if len(text) > MAX_TEXT_CHARS:
         raise CheckpointError(f"{where} is {len(text):,} characters long, more than any "
                               f"minirl configuration (at most {MAX_TEXT_CHARS:,})")
@@ -158,9 +159,13 @@ def _config_from_json(text, where):
         raise CheckpointError(f"{where} nests JSON {depth} levels deep; a minirl "
                               f"configuration nests at most {MAX_JSON_DEPTH}")
     try:
-        config = json.loads(text)
+        return json.loads(text)
     except (ValueError, RecursionError) as error:
         raise CheckpointError(f"{where} is not JSON: {error}") from None
+
+
+def _checked_config(config, where):
+    """``config`` if it is a JSON object with what minirl writes; CheckpointError if not."""
     if not isinstance(config, dict):
         raise CheckpointError(f"{where} holds a JSON {type(config).__name__}, not the "
                               f"object minirl writes (with 'algo', 'hparams', spaces)")
@@ -175,12 +180,14 @@ def _config_from_json(text, where):
     return config
 
 
-def read_config(run_dir):
-    """A run directory's config.json as a dict; CheckpointError if it is not minirl's."""
-    path = os.path.join(os.fspath(run_dir), "config.json")
-    if not os.path.lexists(path):
-        raise CheckpointError(f"no config.json in {run_dir}")
-    f, size = _open_regular(path, "config.json")
+def _config_from_json(text, where):
+    return _checked_config(_bounded_json(text, where), where)
+
+
+def read_json(path):
+    """A JSON file minirl wrote (config.json), read within bounds: a regular file, no
+    longer and no deeper than a configuration can be. CheckpointError if not."""
+    f, size = _open_regular(path, os.path.basename(path))
     with f:
         if size > 4 * MAX_TEXT_CHARS:
             raise CheckpointError(f"{path} is {size:,} bytes, more than any minirl "
@@ -189,7 +196,15 @@ def read_config(run_dir):
             text = f.read(4 * MAX_TEXT_CHARS + 1).decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise CheckpointError(f"cannot read {path}: {error}") from None
-    return _config_from_json(text, path)
+    return _bounded_json(text, path)
+
+
+def read_config(run_dir):
+    """A run directory's config.json as a dict; CheckpointError if it is not minirl's."""
+    path = os.path.join(os.fspath(run_dir), "config.json")
+    if not os.path.lexists(path):
+        raise CheckpointError(f"no config.json in {run_dir}")
+    return _checked_config(read_json(path), path)
 
 
 # --- how much memory a configuration asks for, before anything is built ----------------

@@ -21,6 +21,8 @@ import signal
 import sys
 import threading
 
+import numpy as np
+
 __all__ = ["main", "parse_set"]
 
 
@@ -83,60 +85,226 @@ def _cmd_train(args):
 
 
 class RenderError(RuntimeError):
-    """Rendering is not possible here (a missing package, no display)."""
+    """Rendering is not possible here (a missing package, no display, a broken env)."""
+
+
+class CommandInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during ``eval`` or ``plot``: it says what was written (and,
+    like a stopped training run, carries ``saved`` so the message is printed as is)."""
+    saved = False
+
+    def __init__(self, signum, message):
+        super().__init__(message)
+        self.signum = signum
+
+
+def _interruptible(what):
+    """``command(args, written)`` made ``command(args)``, a stop signal reported in the
+    words of ``what`` and the files in ``written``: no training ran, none is spoken of."""
+    def decorate(command):
+        def run(args):
+            written = []
+            try:
+                return command(args, written)
+            except KeyboardInterrupt as stop:
+                signum = getattr(stop, "signum", signal.SIGINT)
+                done = "wrote " + ", ".join(written) if written else "nothing written"
+                raise CommandInterrupted(signum, f"minirl {what} stopped by "
+                                                 f"{signal.Signals(signum).name}: {done}") \
+                    from None
+        return run
+    return decorate
+
+
+GIF_WIDTH = 320             # pixels across, as plot.save_gif draws them
+GIF_MEMORY = 128 * 2**20    # bytes of scaled frames one GIF may hold before it is written
 
 
 def _render_env(env_id, mode):
-    """``gymnasium.make(env_id, render_mode=mode)``, or a RenderError saying which
-    extra to install when the renderer's package (pygame) is missing."""
+    """``(make_env(env_id, render_mode=mode), first frame)``, or a RenderError in one
+    line: the extra to install when pygame is missing, or what the renderer raised."""
     import gymnasium as gym
     from minirl.envs import make_env
+    if mode == "rgb_array":  # no window, so no video driver (SDL's XDG_RUNTIME_DIR noise)
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     try:
         env = make_env(env_id, render_mode=mode)
         env.reset(seed=0)
-        env.render()
-        return env
+        frame = env.render()
     except gym.error.DependencyNotInstalled as error:
         raise RenderError(f"rendering {env_id} needs a package that is not installed "
                           f"({str(error).splitlines()[0]}); install it with: "
                           f"pip install 'minirl[render]'") from None
-    except Exception as error:  # noqa: BLE001  (pygame's own: no display, no driver)
-        if not type(error).__module__.startswith("pygame"):
-            raise
-        raise RenderError(f"cannot render {env_id} ({mode}): {error}") from None
+    except (KeyboardInterrupt, ValueError):  # ValueError: make_env's unknown id
+        raise
+    except Exception as error:  # noqa: BLE001  (pygame's, or the env's own renderer)
+        first_line = (str(error).splitlines() or [""])[0]
+        raise RenderError(f"cannot render {env_id} ({mode}): {type(error).__name__}: "
+                          f"{first_line}") from None
+    if mode == "rgb_array":
+        shape = np.shape(frame) if isinstance(frame, np.ndarray) else None
+        if shape is None or len(shape) != 3 or shape[2] not in (3, 4) or min(shape) < 1:
+            raise RenderError(f"cannot record {env_id}: render() in rgb_array mode gave "
+                              f"{type(frame).__name__} {shape or ''}, not an RGB image")
+    return env, frame
 
 
-def _cmd_eval(args):
-    from minirl.checkpoint import load_agent, read_checkpoint
-    from minirl.train import evaluate, greedy_episode
+def _scaled(frame):
+    """A frame scaled to ``GIF_WIDTH`` pixels across as it arrives, so a long episode
+    keeps small frames, never the renderer's full-size ones."""
+    from PIL import Image
+    image = Image.fromarray(np.asarray(frame, np.uint8)[..., :3])
+    height = max(1, round(image.height * GIF_WIDTH / image.width))
+    return np.asarray(image.resize((GIF_WIDTH, height), Image.Resampling.LANCZOS))
+
+
+def _record_gif(agent, env_id, path, seed):
+    """Record the greedy episode from ``seed`` as a GIF, frames held scaled down and at
+    most ``GIF_MEMORY`` of them: a longer episode is cut there, and the line says so."""
+    from minirl.plot import save_gif
+    from minirl.train import greedy_episode
+    render_env, first = _render_env(env_id, "rgb_array")
+    limit = max(2, GIF_MEMORY // _scaled(first).nbytes)  # frames: steps + 1
+    frames, outcome = [], {}
+
+    def on_frame(frame):
+        frames.append(_scaled(frame))
+    total = greedy_episode(agent, _EndWatcher(render_env, outcome), seed,
+                           max_steps=limit - 1, on_frame=on_frame)
+    save_gif(frames, path, fps=render_env.metadata.get("render_fps") or 30, width=GIF_WIDTH)
+    render_env.close()
+    cut = "" if outcome.get("ended") else \
+        f" (cut at {len(frames) - 1} steps: the frames would pass {GIF_MEMORY >> 20} MiB)"
+    return (f"wrote {path}: episode 1 (seed {seed}), return {total:.2f}, "
+            f"{len(frames)} frames{cut}")
+
+
+class _EndWatcher:
+    """An env seen through: notes in ``outcome["ended"]`` whether an episode ended."""
+
+    def __init__(self, env, outcome):
+        self.env, self.outcome = env, outcome
+
+    def reset(self, **kwargs):
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.outcome["ended"] = bool(terminated or truncated)
+        return obs, reward, terminated, truncated, info
+
+    def render(self):
+        try:
+            return self.env.render()
+        except Exception as error:  # noqa: BLE001  (the env's renderer, mid-episode)
+            first_line = (str(error).splitlines() or [""])[0]
+            raise RenderError(f"rendering failed during the episode: "
+                              f"{type(error).__name__}: {first_line}") from None
+
+
+def _new_file(path, option, suffixes):
+    """Check ``path`` can be written as a new ``suffixes[0]`` file; ValueError if not."""
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path} is a directory; name a file in it, e.g. "
+                         f"{os.path.join(path, 'out' + suffixes[0])}")
+    if os.path.splitext(path)[1].lower() not in suffixes:
+        raise ValueError(f"{option} {path} needs a file extension: "
+                         f"{', '.join(suffixes[:6])}{', ...' if len(suffixes) > 6 else ''}")
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise ValueError(f"{option} {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise ValueError(f"{option} {path}: the directory {directory} is not writable")
+
+
+def _check_eval_args(args):
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
-    config = read_checkpoint(args.dir)[0]
-    env = args.env or config.get("env")
-    if env is None:
-        raise ValueError("the run has no env id; pass --env ID")
-    agent = load_agent(args.dir)
+    if not 0 <= args.seed <= 2**32 - 1 - args.episodes:
+        raise ValueError(f"--seed must be an int in [0, 2**32 - 1 - episodes], got "
+                         f"{args.seed}")
     if args.gif:
-        from minirl.plot import save_gif
-        render_env = _render_env(env, "rgb_array")
-        frames = []
-        total = greedy_episode(agent, render_env, args.seed, on_frame=frames.append)
-        fps = render_env.metadata.get("render_fps") or 30
-        save_gif(frames, args.gif, fps=fps)
-        print(f"wrote {args.gif}: episode 1 (seed {args.seed}), return {total:.2f}, "
-              f"{len(frames)} frames")
-    shown = _render_env(env, "human") if args.render else env
+        _new_file(args.gif, "--gif", (".gif",))
+
+
+def _check_spaces(config, env, env_id, where):
+    """The env must have the spaces the agent was trained with; else name both."""
+    from minirl.agents.base import space_to_json
+    try:
+        here = [space_to_json(env.observation_space), space_to_json(env.action_space)]
+    except ValueError as error:
+        raise ValueError(f"{env_id}: {error}") from None
+    saved = [config["observation_space"], config["action_space"]]
+    if here != saved:
+        raise ValueError(f"{where} was trained with observations {_space_words(saved[0])} "
+                         f"and actions {_space_words(saved[1])}; {env_id} has "
+                         f"{_space_words(here[0])} and {_space_words(here[1])}")
+
+
+def _space_words(space):
+    """A space's JSON in a few words: Discrete(2), Box(float32, (4,))."""
+    if space.get("type") == "Discrete":
+        return f"Discrete({space.get('n')})"
+    return f"Box({space.get('dtype')}, {tuple(space.get('shape', ()))})"
+
+
+@_interruptible("eval")
+def _cmd_eval(args, written):
+    from minirl.checkpoint import build_agent, checkpoint_file, read_checkpoint, saved_env_id
+    from minirl.envs import make_env
+    from minirl.train import evaluate
+    _check_eval_args(args)
+    where = checkpoint_file(args.dir)
+    config, state, _ = read_checkpoint(where)
+    env_id = args.env or saved_env_id(config, where)
+    env = make_env(env_id)
+    _check_spaces(config, env, env_id, where)
+    agent = build_agent(config, state, where)
+    if args.gif:
+        print(_record_gif(agent, env_id, args.gif, args.seed))
+        written.append(args.gif)
+    shown = _render_env(env_id, "human")[0] if args.render else env
     mean, std = evaluate(agent, shown, args.episodes, seed=args.seed)
-    print(f"{config['algo']} on {env}: greedy return {mean:.2f} +/- {std:.2f} "
+    print(f"{config['algo']} on {env_id}: greedy return {mean:.2f} +/- {std:.2f} "
           f"over {args.episodes} episodes")
     return 0
 
 
-def _cmd_plot(args):
-    from minirl.plot import plot_runs
+def _check_plot_args(args):
+    """Every RUN a directory with a readable metrics.csv, a sane --window, a PNG path
+    that can be written: before anything is read or drawn. Returns the output path."""
+    from minirl.checkpoint import CheckpointError, read_json
+    if args.window < 1:
+        raise ValueError(f"--window must be >= 1 episodes, got {args.window}")
+    for run in args.dirs:
+        if not os.path.isdir(run):
+            raise ValueError(f"{run} is not a directory (a run directory made by "
+                             f"minirl train --out)")
+        for name in ("metrics.csv", "evaluations.csv", "stats.csv"):
+            path = os.path.join(run, name)
+            if os.path.lexists(path) and not os.path.isfile(path):
+                raise ValueError(f"{path} is not a regular file")
+        if not os.path.isfile(os.path.join(run, "metrics.csv")):
+            raise ValueError(f"{run} has no metrics.csv (not a minirl run directory?)")
+        if os.path.lexists(os.path.join(run, "config.json")):
+            try:
+                read_json(os.path.join(run, "config.json"))
+            except CheckpointError as error:
+                raise ValueError(str(error)) from None
     out = args.out or (os.path.join(args.dirs[0], "curve.png") if len(args.dirs) == 1
                        else "curves.png")
+    from matplotlib.figure import Figure
+    formats = Figure().canvas.get_supported_filetypes()
+    _new_file(out, "--out", (".png", *(f".{k}" for k in sorted(formats) if k != "png")))
+    return out
+
+
+@_interruptible("plot")
+def _cmd_plot(args, written):
+    from minirl.plot import plot_runs
+    out = _check_plot_args(args)
     plot_runs(args.dirs, out, stats=args.stat or (), window=args.window)
+    written.append(out)
     print(f"wrote {out}")
     return 0
 
