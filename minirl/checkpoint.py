@@ -264,7 +264,7 @@ def _gigabytes(n):
 def _check_memory(config, where):
     needed, limit = config_bytes(config), memory_limit()
     if needed > limit:
-        raise CheckpointError(f"{where}: its configuration asks for about "
+        raise CheckpointError(f"{where} asks for about "
                               f"{_gigabytes(needed)} (hidden sizes, buffer, spaces), more "
                               f"than this machine's {_gigabytes(limit)}; refusing to build it")
 
@@ -336,8 +336,8 @@ def _member_error(name, shape, dtype, expected, config):
     rows = max(want_shape[0], _rows_bound(config)) if want_shape else 0
     if len(shape) != len(want_shape) or shape[1:] != want_shape[1:] or \
             (shape and shape[0] > rows):
-        return f"shape {shape}; the configuration implies {want_shape} " \
-               f"(at most {rows:,} rows)" if want_shape else f"shape {shape}, expected ()"
+        return f"shape {shape}; the configuration implies at most {rows:,} rows of " \
+               f"{want_shape[1:]}" if want_shape else f"shape {shape}, expected ()"
     return None
 
 
