@@ -256,6 +256,31 @@ def test_foreign_files_are_named_for_what_they_are(tmp_path, saved):
         read_checkpoint(stranger)
 
 
+def test_the_loops_records_are_bounded_by_the_steps_of_the_run(tmp_path):
+    run = tmp_path / "run"
+    minirl.train("qnet", "minirl/GridWorld-v0", 50, out=run, plot=False, eval_episodes=1)
+    grown = _rewrite(run / "checkpoint.npz", tmp_path / "grown.npz",
+                     members={"loop.records": np.zeros((10**5, 4))})
+    with pytest.raises(CheckpointError, match=r"loop.records.npy: 3,200,000 bytes for a run "
+                                              r"of 50 steps"):
+        read_checkpoint(grown)
+    strange = _rewrite(run / "checkpoint.npz", tmp_path / "strange.npz",
+                       members={"extra": np.zeros(3)})
+    with pytest.raises(CheckpointError, match="extra.npy: not part of a minirl checkpoint"):
+        read_checkpoint(strange)
+
+
+def test_a_gif_of_cartpole_prints_nothing_but_what_it_wrote(tmp_path, saved):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "SDL_"))}
+    r = subprocess.run([sys.executable, "-m", "minirl", "eval", str(saved), "--episodes", "1",
+                        "--env", "CartPole-v1",
+                        "--gif", str(tmp_path / "cartpole.gif")], capture_output=True,
+                       text=True, timeout=300,
+                       env={**env, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout.startswith(f"wrote {tmp_path / 'cartpole.gif'}: episode 1 (seed 0)")
+
+
 def test_every_algorithm_reads_back_through_the_checks(tmp_path):
     """The checks refuse nothing minirl writes: a trained run of a replay agent, an
     on-policy one and a continuous one load and act as saved."""
