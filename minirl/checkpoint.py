@@ -13,8 +13,20 @@ target: a crash, a full disk or Ctrl-C mid-write leaves the previous checkpoint 
 Several files saved together (checkpoint and metrics) are all written first and then
 renamed one after the other with stop signals held, so they always describe the same
 step. Files are created with the permissions the umask gives (0644 by default).
-Reading uses ``allow_pickle=False``, so loading a file never runs code, and anything
-that is not a file minirl wrote is a ``CheckpointError`` saying what was found.
+Reading trusts nothing in the file until it has been measured, and runs no code:
+
+* only a regular file is opened (a FIFO named checkpoint.npz is refused, never waited on);
+* the configuration is read first, its JSON bounded in length and depth, and the memory
+  it asks for (hidden sizes, buffer, spaces) checked against this machine's before any
+  agent is built;
+* every member's size in the zip directory and its .npy header (shape, dtype) are checked
+  against the state of an agent built from that configuration -- a replay buffer holds no
+  more rows than the run had steps, nor than its capacity -- before anything is expanded,
+  so a zip bomb is refused at a few kilobytes read; ``allow_pickle=False`` throughout;
+* an env id in the configuration is only a name: ``saved_env_id`` accepts it when it is
+  registered and names no module (``"mod:Env-v0"`` would import ``mod``).
+
+Anything else is a ``CheckpointError`` naming the file and what was wrong.
 """
 import json
 import math
