@@ -440,7 +440,8 @@ def test_sigint_during_eval_says_nothing_of_training(big_frames):
            "OPENBLAS_NUM_THREADS": "1", "STARTED": str(started)}
     proc = subprocess.Popen([sys.executable, "-m", "minirl", "eval", str(agent), "--env",
                              "bigframes:BigFrames-v0", "--episodes", "1000"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.01)
