@@ -65,18 +65,25 @@ def _train_epilog():
 
 
 def _cmd_train(args):
-    from minirl.train import train
+    from minirl.settings import from_arguments
+    from minirl.train import resume, train
     hparams = parse_set(args.set)
-    if args.resume and not args.out:
-        raise ValueError("--resume needs --out DIR (the run to continue)")
-    if args.env is None and not args.resume:
+    settings = {**from_arguments(args), "quiet": args.quiet}
+    if args.resume:
+        if not args.out:
+            raise ValueError("--resume needs --out DIR (the run to continue)")
+        if hparams or args.preset:
+            raise ValueError(f"--resume continues the saved configuration; got new "
+                             f"hyperparameters {sorted(hparams) or [args.preset]}")
+        resume(args.out, args.steps, env=args.env, name=args.algo, seed=args.seed,
+               **settings)
+        return 0
+    if args.env is None:
         raise ValueError("--env ID is required (e.g. --env CartPole-v1)")
+    if args.steps is None:
+        raise ValueError("--steps N is required (environment steps in total)")
     train(args.algo, args.env, args.steps, seed=args.seed, out=args.out,
-          preset=args.preset, eval_every=args.eval_every,
-          eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
-          stop_return=args.stop_return, log_every=args.log_every,
-          allow_nonfinite=args.allow_nonfinite or None, resume=args.resume,
-          force=args.force, quiet=args.quiet, **hparams)
+          preset=args.preset, force=args.force, **settings, **hparams)
     return 0
 
 
@@ -145,6 +152,7 @@ def _version():
 
 
 def build_parser():
+    from minirl.settings import add_arguments
     parser = argparse.ArgumentParser(prog="minirl", description="Deep RL from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,27 +164,15 @@ def build_parser():
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("algo")
     train.add_argument("--env", help="gymnasium env id, e.g. CartPole-v1")
-    train.add_argument("--steps", type=int, required=True, help="environment steps in total")
+    train.add_argument("--steps", type=int, help="environment steps in total (--resume: "
+                                                 "default the saved total)")
     train.add_argument("--seed", type=int, help="random seed (default 0; --resume: the "
                                                 "saved one)")
     train.add_argument("--out", help="run directory (config, metrics, checkpoint, curve)")
     train.add_argument("--preset", help="named hyperparameters, e.g. book")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="a hyperparameter (repeatable)")
-    train.add_argument("--eval-every", type=int, metavar="N",
-                       help="greedy evaluation every N steps (the best agent: best.npz)")
-    train.add_argument("--eval-episodes", type=int, metavar="K",
-                       help="episodes per greedy evaluation (default 10)")
-    train.add_argument("--stop-return", type=float, metavar="R",
-                       help="stop once a greedy evaluation reaches R")
-    train.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
-                       help="save a checkpoint every SECONDS of wall-clock time "
-                            "(default 60; 0: only when the run stops)")
-    train.add_argument("--log-every", type=int, metavar="N",
-                       help="a row of stats.csv (loss, steps/s) every N steps "
-                            "(default 1000)")
-    train.add_argument("--allow-nonfinite", action="store_true",
-                       help="accept NaN or infinite rewards and observations from the env")
+    add_arguments(train)  # one flag per loop setting: minirl/settings.py
     mode = train.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the run in --out")
     mode.add_argument("--force", action="store_true",
