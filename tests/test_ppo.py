@@ -301,14 +301,9 @@ def test_resume_of_a_vector_run_cuts_the_running_episodes(tmp_path):
 
 
 def test_resumed_training_ends_where_an_uninterrupted_run_does(tmp_path):
+    from agent_checks import check_resume_ends_where_an_uninterrupted_run_does as check
     hp = {"num_envs": 1, "n_steps": 16, "hidden_sizes": (8,)}
-    whole = minirl.train("ppo", "minirl/Identity-v0", 120, seed=1, **hp)
-    minirl.train("ppo", "minirl/Identity-v0", 55, seed=1, out=str(tmp_path), plot=False, **hp)
-    resumed = minirl.train("ppo", "minirl/Identity-v0", 120, seed=1, out=str(tmp_path),
-                           resume=True, plot=False)
-    assert resumed.records == whole.records
-    sw, sr = whole.agent.state_dict(), resumed.agent.state_dict()
-    assert all(np.array_equal(sw[k], sr[k]) for k in sw)
+    check(tmp_path, "ppo", "minirl/Identity-v0", 120, 55, **hp)
 
 
 # --- learning ----------------------------------------------------------------------------
