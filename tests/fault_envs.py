@@ -122,8 +122,52 @@ class Slow(Box4):
         return super().step(action)
 
 
+class Scripted(gym.Env):
+    """Episodes known in advance, for checking the loop's records by value.
+
+    Episode k of this env (its k-th reset, whatever the seed) lasts ``length(k)``
+    steps with rewards ``reward(k, t)`` (t = 1 .. length); it ends truncated when k is
+    odd, terminated when k is even. The observation is ``[k, t]``: the last one of
+    episode k is ``[k, length(k)]``, the first of the next ``[k + 1, 0]``, so a loop
+    that hands ``update`` the next episode's first observation shows it."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self):
+        self.observation_space = spaces.Box(0.0, 1e6, shape=(2,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.k, self.t = -1, 0
+
+    @staticmethod
+    def length(k):
+        return 2 + k % 3
+
+    @staticmethod
+    def reward(k, t):
+        return 0.5 + k + 0.25 * t
+
+    @staticmethod
+    def truncated(k):
+        return k % 2 == 1
+
+    def obs(self):
+        return np.array([self.k, self.t], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.k, self.t = self.k + 1, 0
+        return self.obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        end = self.t == self.length(self.k)
+        truncated = end and self.truncated(self.k)
+        return (self.obs(), self.reward(self.k, self.t), end and not truncated, truncated,
+                {})
+
+
 for _cls in (Box4, BareReset, FourValueStep, SquareObs, SixObs, NaNReward, InfObs,
-             HugeReward, RaisesAfter, Slow):
+             HugeReward, RaisesAfter, Slow, Scripted):
     if f"{_cls.__name__}-v0" not in registry:
         register(f"{_cls.__name__}-v0", entry_point=_cls, disable_env_checker=True)
 
