@@ -206,6 +206,18 @@ def _terminate(signum, frame):
     raise Interrupted(signum)
 
 
+def _run_failures():
+    """What stops a run that was asked for correctly: exit status 1 (a mistake in the
+    command is 2)."""
+    from minirl.envcheck import EnvCheckError, EnvError
+    from minirl.resume import ReplayError
+    from minirl.saving import NonFiniteError
+    failures = (EnvCheckError, EnvError, NonFiniteError, ReplayError, OSError)
+    if "minirl.agents.a3c" in sys.modules:
+        failures += (sys.modules["minirl.agents.a3c"].WorkerError,)
+    return failures
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     command = {"algos": _cmd_algos, "train": _cmd_train, "eval": _cmd_eval,
@@ -231,19 +243,19 @@ def main(argv=None):
         signum = getattr(stop, "signum", signal.SIGINT)
         if hasattr(stop, "saved"):  # TrainingInterrupted: it says what is on disk
             print(f"\n{stop}", file=sys.stderr)
-        else:
+        elif args.command == "train":
             print(f"\ninterrupted ({signal.Signals(signum).name}) before training "
                   f"started: nothing was saved", file=sys.stderr)
+        else:
+            print(f"\nminirl {args.command}: interrupted ({signal.Signals(signum).name})",
+                  file=sys.stderr)
         return exit_status(signum)
     except RenderError as error:
         print(f"{fail} {error}", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001  (sorted below; a bug still shows its traceback)
-        from minirl.envcheck import EnvCheckError
-        from minirl.train import NonFiniteError
-        if isinstance(error, (EnvCheckError, NonFiniteError, OSError)) and not \
-                isinstance(error, FileNotFoundError):
-            # Training failed on the way: a broken env, a NaN, a full disk.
+        if isinstance(error, _run_failures()) and not isinstance(error, FileNotFoundError):
+            # Training failed on the way: a broken env, a NaN, a full disk, a worker.
             print(f"{fail} {error}", file=sys.stderr)
             return 1
         if isinstance(error, (ValueError, TypeError, KeyError)):

@@ -35,12 +35,14 @@ the run and is never saved over the last good checkpoint.
 """
 import json
 import os
+import warnings
 
 import numpy as np
 
 from minirl import __version__
 from minirl.agents import make_agent
-from minirl.checkpoint import atomic_write_all
+from minirl.checkpoint import CheckpointError, atomic_write_all
+from minirl.envcheck import env_name
 from minirl.envs import make_env
 from minirl.resume import load_run
 from minirl.rundir import RunDirectory
@@ -52,8 +54,8 @@ from minirl.threads import blas_limited
 from minirl.trainer import EVAL_SEED_OFFSET, Trainer, TrainResult, env_id
 
 __all__ = ["Settings", "TrainResult", "Trainer", "TrainingInterrupted", "NonFiniteError",
-           "SaveError", "train", "resume", "evaluate", "greedy_episode", "make_env",
-           "EVAL_SEED_OFFSET"]
+           "SaveError", "EpisodeCut", "train", "resume", "evaluate", "greedy_episode",
+           "make_env", "EVAL_SEED_OFFSET", "EVAL_MAX_STEPS"]
 
 
 # --- the entry points --------------------------------------------------------------------
@@ -135,7 +137,11 @@ def _continue(out, steps, env, name, seed, given):
         settings = Settings(steps=int(total), seed=int(config["seed"]),
                             **{**saved, **given}).check()
         state = RunState(settings.seed)
-        state.load_state_dict(loop_state)
+        try:
+            state.load_state_dict(loop_state)
+        except ValueError as error:
+            raise CheckpointError(f"{os.path.join(run_dir.path, 'checkpoint.npz')}: "
+                                  f"{error}") from None
         if settings.steps < state.step:
             raise ValueError(f"{run_dir.path} is already at step {state.step}; cannot "
                              f"resume it to {settings.steps} steps (ask for more)")
@@ -184,12 +190,23 @@ def _write_config(directory, config):
 
 
 # --- evaluation --------------------------------------------------------------------------
-def greedy_episode(agent, env, seed, max_steps=100_000, on_frame=None):
+EVAL_MAX_STEPS = 10_000  # a greedy episode longer than this (or than the env's own time
+                         # limit, if that is longer) is cut there, with a warning
+
+
+class EpisodeCut(UserWarning):
+    """A greedy episode ran past its step limit and was cut: its return is partial."""
+
+
+def greedy_episode(agent, env, seed, max_steps=None, on_frame=None):
     """One episode with ``act(obs, explore=False)`` from ``reset(seed=seed)``: its
-    return. ``on_frame(env.render())`` is called before each step and at the end."""
+    return. ``on_frame(env.render())`` is called before each step and at the end.
+    An episode still running after ``max_steps`` steps (default ``EVAL_MAX_STEPS``,
+    or the env's time limit if longer) is cut there, with an ``EpisodeCut`` warning."""
+    limit = _step_limit(env) if max_steps is None else max_steps
     obs, _ = env.reset(seed=seed)
     total, done, steps = 0.0, False, 0
-    while not done and steps < max_steps:
+    while not done and steps < limit:
         if on_frame is not None:
             on_frame(env.render())
         obs, reward, terminated, truncated, _ = env.step(agent.act(obs, explore=False))
@@ -198,15 +215,25 @@ def greedy_episode(agent, env, seed, max_steps=100_000, on_frame=None):
         steps += 1
     if on_frame is not None:
         on_frame(env.render())
+    if not done:
+        warnings.warn(EpisodeCut(f"{env_name(env)}: the greedy episode from seed {seed} was "
+                                 f"cut at {limit} steps (return so far {total:.2f}); pass "
+                                 f"max_steps= to allow longer ones"), stacklevel=2)
     return total
 
 
+def _step_limit(env):
+    spec = getattr(env, "spec", None)
+    return max(EVAL_MAX_STEPS, getattr(spec, "max_episode_steps", None) or 0)
+
+
 @blas_limited
-def evaluate(agent, env, episodes=10, seed=0, max_steps=100_000, render=False):
+def evaluate(agent, env, episodes=10, seed=0, max_steps=None, render=False):
     """Greedy returns (``act(obs, explore=False)``) over ``episodes``: (mean, std).
 
     Episode i starts from ``reset(seed=seed + i)``: the same episodes every call.
-    ``render=True`` shows them (the env's "human" render mode).
+    ``render=True`` shows them (the env's "human" render mode). An episode longer
+    than ``max_steps`` (see ``greedy_episode``) is cut, with a warning.
     """
     if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) \
             or episodes < 1:

@@ -9,15 +9,17 @@ evaluation, checkpoint; "stop?"). Saving is ``minirl/saving.py``'s, resuming
 """
 import copy
 import os
-import sys
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import gymnasium as gym
 import numpy as np
 
 from minirl import loop
-from minirl.envcheck import check_finite, check_reset, check_step, env_name
+from minirl.envcheck import (check_finite, check_fits, check_reset, check_step, env_failed,
+                             env_name)
 from minirl.envs import make_env
 from minirl.resume import replay
 from minirl.runstate import Episode, RunState
@@ -75,6 +77,18 @@ def copy_env(env):
     return copy.deepcopy(env)
 
 
+@contextmanager
+def _env_process_errors_said_once(envs):
+    """An env process that raises makes gymnasium warn its traceback before raising
+    the exception here; the run says it in one line instead."""
+    if not isinstance(envs, gym.vector.AsyncVectorEnv):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ERROR: ")
+        yield
+
+
 class Trainer:
     """One run: an agent, its env, the settings, the loop state and the run directory."""
 
@@ -100,6 +114,7 @@ class Trainer:
         self.progress = _progress(s.steps, state.step, s.quiet,
                                   f"{self.agent.name} {self.env_name}")
         self.clock, self.elapsed_before = time.monotonic(), state.elapsed
+        self.eval_seconds_before = state.eval_seconds
         self.saver.last_save = time.monotonic()
         with self.signals:
             self.train_and_save(result)
@@ -119,6 +134,8 @@ class Trainer:
                 self.loop()
             finally:
                 self.progress.close()
+                self.trained = (self.elapsed() - self.elapsed_before  # seconds of training
+                                - (self.state.eval_seconds - self.eval_seconds_before))
                 result.records = list(self.state.records)
                 result.evaluations = list(self.state.evaluations)
                 result.best = self.state.best_evaluation()
@@ -133,14 +150,17 @@ class Trainer:
             if getattr(error, "checkpoint_safe", False) and self.out is not None:
                 result.interrupted = True
                 self.save()
-                print(f"stopped at step {self.state.step} ({type(error).__name__}): "
-                      f"checkpoint and metrics saved in {self.out}", file=sys.stderr)
+                error.args = (f"{error}; {self.saver.on_disk()} (saved after the "
+                              f"failure)",)
             raise
         if self.signals.requested is not None:  # the first signal stopped the loop
             raise self.interrupted(self.signals.requested, result)
 
     def loop(self):
-        """Pick the driver that fits the agent: workers of its own, N envs, or one env."""
+        """Pick the driver that fits the agent: workers of its own, N envs, or one env.
+        (An evaluation a stop signal cut short is run first: nothing changed since.)"""
+        if self.state.eval_due is not None and self.state.eval_due == self.state.step:
+            self.evaluate_now()
         if hasattr(self.agent, "train_parallel"):
             self.loop_parallel()
         elif getattr(self.agent, "num_envs", 1) > 1:
@@ -165,7 +185,10 @@ class Trainer:
         return replay(env, episode, self.reset, self.step)
 
     def reset(self, env, seed):
-        result = env.reset(seed=seed)
+        try:
+            result = env.reset(seed=seed)
+        except Exception as error:  # noqa: BLE001  (the env's own: one line, where and what)
+            raise self.env_failed("reset()", self.state.step, error) from error
         if self.first_reset:
             check_reset(self.env_name, result, env.observation_space)
             self.first_reset = False
@@ -175,14 +198,22 @@ class Trainer:
         return obs
 
     def step(self, env, action):
-        outcome = env.step(action)
+        step = self.state.step + 1
+        try:
+            outcome = env.step(action)
+        except Exception as error:  # noqa: BLE001
+            raise self.env_failed("step()", step, error) from error
         if self.first_step:
             check_step(self.env_name, outcome, env.observation_space)
             self.first_step = False
         next_obs, reward, terminated, truncated, _ = outcome
+        check_fits(self.env_name, step, next_obs, reward, env.observation_space)
         if not self.settings.allow_nonfinite:
-            check_finite(self.env_name, self.state.step + 1, next_obs, reward)
+            check_finite(self.env_name, step, next_obs, reward)
         return next_obs, reward, terminated, truncated
+
+    def env_failed(self, call, step, error):
+        return env_failed(self.env_name, call, step, error, self.saver.on_disk())
 
     def start_all(self, envs):
         n = envs.num_envs
@@ -193,10 +224,16 @@ class Trainer:
     def step_all(self, envs, actions):
         """One step of every env; ``final_obs`` is ``next_obs`` with each finished
         env's row replaced by its episode's last observation."""
-        next_obs, rewards, terminated, truncated, info = envs.step(actions)
+        step = self.state.step + envs.num_envs
+        try:
+            with _env_process_errors_said_once(envs):
+                next_obs, rewards, terminated, truncated, info = envs.step(actions)
+        except Exception as error:  # noqa: BLE001
+            raise self.env_failed("step()", step, error) from error
+        check_fits(self.env_name, step, next_obs, rewards, envs.single_observation_space,
+                   batch=True)
         if not self.settings.allow_nonfinite:
-            check_finite(self.env_name, self.state.step + envs.num_envs, next_obs, rewards,
-                         batch=True)
+            check_finite(self.env_name, step, next_obs, rewards, batch=True)
         final_obs = next_obs.copy()
         for i in np.flatnonzero(terminated | truncated):
             final_obs[i] = info["final_obs"][i]
@@ -297,11 +334,10 @@ class Trainer:
         stop = self.signals.requested is not None
         if state.step // s.log_every > (state.step - advanced) // s.log_every:
             check_parameters(self.agent, state.step)
-            state.stats.row(state.step, self.elapsed())
+            state.stats.row(state.step, self.elapsed(), self.elapsed() - state.eval_seconds)
         if s.eval_every and state.step // s.eval_every > (state.step - advanced) // s.eval_every:
-            mean, _ = self.evaluate_now()
-            self.progress.set_postfix(eval=f"{mean:.1f}", refresh=False)
-            stop = stop or (s.stop_return is not None and mean >= s.stop_return)
+            state.eval_due = state.step  # until it is done: a stop in it is resumed here
+            stop = self.evaluate_now() or stop
         if (self.out is not None and s.checkpoint_every
                 and time.monotonic() - self.saver.last_save >= s.checkpoint_every):
             self.save()
@@ -309,28 +345,54 @@ class Trainer:
 
     # -- evaluations ----------------------------------------------------------------------
     def evaluate_now(self):
-        """A greedy evaluation, logged; the best agent so far is kept in best.npz."""
-        from minirl.train import evaluate
+        """The greedy evaluation due at this step, logged; the best agent so far is kept
+        in best.npz. True if it reached ``stop_return``."""
         s, state = self.settings, self.state
         best = state.best_evaluation()
-        mean, std = evaluate(self.agent, self.eval_env, s.eval_episodes,
-                             seed=s.seed + EVAL_SEED_OFFSET)
+        mean, std = self.evaluate_greedy()
         state.evaluations.append((state.step, mean, std))
+        state.eval_due = None
         if self.out is not None and (best is None or mean > best[1]):
             # DQN and friends can forget what they learned; keep the best policy seen.
             self.saver.save_best(self.agent, state.step)
-        return mean, std
+        self.progress.set_postfix(eval=f"{mean:.1f}", refresh=False)
+        return s.stop_return is not None and mean >= s.stop_return
+
+    def evaluate_greedy(self):
+        """``evaluate`` on the evaluation env. A stop signal interrupts it at once (the
+        agent and the loop are at a step boundary, nothing is half-made); its time is
+        kept apart, so steps/s counts training alone."""
+        from minirl.train import evaluate
+        s, began = self.settings, time.monotonic()
+        if self.eval_env is None:
+            self.eval_env = copy_env(self.env)
+        if self.signals.requested is not None:
+            raise Interrupted(self.signals.requested)
+        interruptible, self.signals.interruptible = self.signals.interruptible, True
+        try:
+            return evaluate(self.agent, self.eval_env, s.eval_episodes,
+                            seed=s.seed + EVAL_SEED_OFFSET)
+        finally:
+            self.signals.interruptible = interruptible
+            self.state.eval_seconds += time.monotonic() - began
 
     def final_evaluation(self, result):
-        """The final agent's greedy return (reusing an evaluation at this very step)."""
-        from minirl.train import evaluate
-        s, state = self.settings, self.state
+        """The final agent's greedy return (reusing an evaluation at this very step). A
+        stop signal here ends it: the checkpoint of the last step is already saved."""
+        state = self.state
         if state.evaluations and state.evaluations[-1][0] == state.step:
             result.final_evaluation = state.evaluations[-1][1:]
             return
-        env = self.eval_env if self.eval_env is not None else copy_env(self.env)
-        result.final_evaluation = evaluate(self.agent, env, s.eval_episodes,
-                                           seed=s.seed + EVAL_SEED_OFFSET)
+        try:
+            result.final_evaluation = self.evaluate_greedy()
+        except Interrupted as stop:
+            result.interrupted = True
+            saved = (f"checkpoint and metrics of step {state.step} saved in {self.out}"
+                     if self.out is not None else "nothing saved (no run directory)")
+            raise TrainingInterrupted(
+                stop.signum, f"stopped by {stop.args[0]} during the final evaluation: "
+                f"{saved}; the final evaluation was not finished and curve.png not drawn",
+                self.out is not None, self.saver.checkpoint_step, result) from None
         best = result.best
         if best is not None and result.final_evaluation[0] > best[1]:
             result.best = (state.step, *result.final_evaluation)
@@ -346,6 +408,8 @@ class Trainer:
         """Save on the first signal, never after a second; say truthfully which."""
         result.interrupted = True
         name, step, saver = Interrupted(signum).args[0], self.state.step, self.saver
+        if self.state.eval_due is not None:
+            name += f" during the evaluation due at step {step} (resumed first)"
         saved = saver.checkpoint_step == step and self.out is not None
         if saved:
             message = f"stopped by {name} at step {step}: checkpoint and metrics saved in {self.out}"
@@ -379,8 +443,7 @@ class Trainer:
         """The closing lines: what was trained, how well the final and best agents do,
         and where they are."""
         s, state = self.settings, self.state
-        rate = (state.step - self.start_step) / max(self.elapsed() - self.elapsed_before,
-                                                    1e-9)
+        rate = (state.step - self.start_step) / max(self.trained, 1e-9)  # evaluations apart
         lines = [f"{self.agent.name} on {self.env_name}: {state.step} steps, "
                  f"{state.episode} episodes, {rate:.0f} steps/s"]
         if state.records:

@@ -124,7 +124,9 @@ def test_a_workers_exception_stops_everything_and_names_the_worker():
     with pytest.raises(WorkerError, match="A3C worker [01] failed") as info:
         agent.train_parallel(RAISES, 10**7, 0, 0, lambda *episode: False)
     assert info.value.worker in (0, 1)
-    assert "Traceback" in str(info.value) and "injected failure" in str(info.value)
+    assert "injected failure after 50 steps at step" in str(info.value)
+    assert "\n" not in str(info.value)  # one line; the worker's traceback is kept apart
+    assert "Traceback" in info.value.detail and "injected failure" in info.value.detail
     assert_cleaned_up()
     assert all(np.isfinite(p.data).all() for p in agent.net.parameters())
 
