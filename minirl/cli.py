@@ -11,8 +11,10 @@
 Ctrl-C or SIGTERM during ``train`` saves a checkpoint and the metrics so far, says
 where, and exits with status 130 (SIGINT) or 143 (SIGTERM); a second one stops at once
 without saving and says which checkpoint is on disk. Mistakes in the command (an unknown
-algorithm, a bad --set, a busy or foreign --out) exit with status 2, failures while
-running (a broken env, a NaN, a full disk) with 1; each is one line, never a traceback.
+algorithm, a bad --set, a busy or foreign --out, --resume to fewer steps) exit with
+status 2, failures while running (a broken env, a NaN, a full disk, a worker's crash)
+with 1; each is one line, never a traceback. ``minirl train``'s loop flags are made
+from ``minirl.settings.Settings``.
 """
 import argparse
 import ast

@@ -13,10 +13,9 @@ Three drivers run that same loop:
 
 * ``one_env``: most agents, one env, ``act``/``update`` per step;
 * ``vector_env``: agents with ``num_envs > 1`` (A2C, PPO) step N envs at once with
-  ``act_batch``; a ``gymnasium.vector`` env with same-step autoreset returns the next
-  episode's first observation for a finished env, and ``final_obs`` -- the last
-  observation of the finished episode, which a truncated episode bootstraps from -- is
-  what ``update`` gets;
+  ``act_batch``; ``update`` gets every env's next observation -- for a finished env the
+  last one of its episode, which a truncated episode bootstraps from -- and only then
+  are the finished envs reset;
 * ``workers``: agents with worker processes of their own (A3C) run the loop in each
   worker; every finished episode is reported here and recorded the same way.
 
@@ -50,20 +49,22 @@ def one_env(agent, env, run):
 
 
 def vector_env(agent, envs, run):
-    """The loop on N envs in lock-step: row i of every array is env i."""
+    """The same loop on N envs in lock-step: row i of every array is env i."""
     state, n = run.state, envs.num_envs
     obs = run.start_all(envs)
     while state.step < run.settings.steps:
         actions = agent.act_batch(obs)
-        next_obs, rewards, terminated, truncated, final_obs = run.step_all(envs, actions)
-        stats = agent.update(obs, actions, rewards, final_obs, terminated, truncated)
+        next_obs, rewards, terminated, truncated = run.step_all(envs, actions)
+        stats = agent.update(obs, actions, rewards, next_obs, terminated, truncated)
         state.step += n
         for i in range(n):
             state.running[i].record(actions[i], rewards[i])
-        obs = next_obs  # a finished env's row: its next episode's first observation
-        for i in np.flatnonzero(terminated | truncated):
+        obs = next_obs
+        done = terminated | truncated
+        for i in np.flatnonzero(done):
             state.finish_episode(i)
-            run.reset_one(envs, i)
+        if done.any():
+            obs = run.reset_finished(envs, done)
         if run.after_step(n, stats):
             break
 

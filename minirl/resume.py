@@ -60,12 +60,12 @@ def check_resumable(config, name, env, seed, out):
                              f"{env_name(env)} has {here}")
 
 
-def replay(env, episode, reset, step):
+def replay(env, episode, reset, step, actions=None):
     """Reset ``env`` with the episode's seed and take its actions again: the env is
     back where the run stopped. ``reset(env, seed)`` and ``step(env, action)`` are
     the run's (they check what the env returns). Returns the observation."""
     obs = reset(env, episode.seed)
-    for action in episode.actions:
+    for action in episode.actions if actions is None else actions:
         obs, _, terminated, truncated = step(env, action)
         if terminated or truncated:
             raise ReplayError("resume: replaying the saved episode ended it early; the "

@@ -18,10 +18,10 @@ import gymnasium as gym
 import numpy as np
 
 from minirl import loop
-from minirl.envcheck import (check_finite, check_fits, check_reset, check_step, env_failed,
-                             env_name)
+from minirl.envcheck import (EnvCheckError, check_finite, check_fits, check_reset, check_step,
+                             env_failed, env_name)
 from minirl.envs import make_env
-from minirl.resume import replay
+from minirl.resume import ReplayError, replay
 from minirl.runstate import Episode, RunState
 from minirl.saving import NonFiniteError, RunSaver, check_parameters
 from minirl.signals import Interrupted, StopSignals, TrainingInterrupted, blocked_in_children
@@ -75,6 +75,21 @@ def copy_env(env):
         except (gym.error.Error, ValueError, TypeError):  # a wrapper it cannot rebuild
             pass
     return copy.deepcopy(env)
+
+
+class Replayable(gym.Wrapper):
+    """Env ``index`` of a vector env, which can be put back where a saved episode was:
+    ``replay(plan)`` resets it with ``plan[index]``'s seed and takes its actions
+    again (in the env's own process, for an async vector env)."""
+
+    def __init__(self, env, index):
+        super().__init__(env)
+        self.index = index
+
+    def replay(self, plan):
+        seed, actions = plan[self.index]
+        return replay(self.env, Episode(seed), lambda env, s: env.reset(seed=s)[0],
+                      lambda env, a: env.step(a)[:4], actions)
 
 
 @contextmanager
@@ -216,32 +231,46 @@ class Trainer:
         return env_failed(self.env_name, call, step, error, self.saver.on_disk())
 
     def start_all(self, envs):
-        n = envs.num_envs
-        self.state.running = [Episode() for _ in range(n)]
-        obs, _ = envs.reset(seed=[int(s) for s in self.state.rng.integers(2**31 - 1, size=n)])
+        """The first observations of N envs: new episodes from N seeds of the loop's
+        stream, or (resuming) each env's saved episode replayed in that env."""
+        state, n = self.state, envs.num_envs
+        if len(state.running) == n and all(e.seed is not None for e in state.running):
+            plan = [(e.seed, e.actions) for e in state.running]
+            return np.stack(self.env_call(envs, "reset()", lambda: envs.call("replay", plan)))
+        state.running = [Episode(int(seed)) for seed in state.rng.integers(2**31 - 1, size=n)]
+        obs, _ = self.env_call(envs, "reset()", lambda: envs.reset(
+            seed=[e.seed for e in state.running]))
         return obs
 
     def step_all(self, envs, actions):
-        """One step of every env; ``final_obs`` is ``next_obs`` with each finished
-        env's row replaced by its episode's last observation."""
+        """One step of every env. Nothing resets by itself, so a finished env's row of
+        ``next_obs`` is its episode's last observation."""
         step = self.state.step + envs.num_envs
-        try:
-            with _env_process_errors_said_once(envs):
-                next_obs, rewards, terminated, truncated, info = envs.step(actions)
-        except Exception as error:  # noqa: BLE001
-            raise self.env_failed("step()", step, error) from error
+        next_obs, rewards, terminated, truncated, _ = self.env_call(
+            envs, "step()", lambda: envs.step(actions))
         check_fits(self.env_name, step, next_obs, rewards, envs.single_observation_space,
                    batch=True)
         if not self.settings.allow_nonfinite:
             check_finite(self.env_name, step, next_obs, rewards, batch=True)
-        final_obs = next_obs.copy()
-        for i in np.flatnonzero(terminated | truncated):
-            final_obs[i] = info["final_obs"][i]
-        return next_obs, rewards, terminated, truncated, final_obs
+        return next_obs, rewards, terminated, truncated
 
-    def reset_one(self, envs, i):
-        """Env i was reset by the vector env itself (same-step autoreset)."""
-        self.state.running[i] = Episode()
+    def reset_finished(self, envs, done):
+        """Each finished env starts its next episode from a new seed of the loop's own
+        stream (as the one-env loop does); the others go on. All N observations."""
+        seeds = [self.state.new_episode_seed(i) if d else None for i, d in enumerate(done)]
+        obs, _ = self.env_call(envs, "reset()", lambda: envs.reset(
+            seed=seeds, options={"reset_mask": np.asarray(done, bool)}))
+        return obs
+
+    def env_call(self, envs, call, function):
+        """``function()`` on the vector env; an env's exception said in one line."""
+        try:
+            with _env_process_errors_said_once(envs):
+                return function()
+        except (EnvCheckError, ReplayError):
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise self.env_failed(call, self.state.step + envs.num_envs, error) from error
 
     # -- the other two drivers ------------------------------------------------------------
     def door_check(self):
@@ -256,19 +285,20 @@ class Trainer:
             env.close()
 
     def loop_vector(self):
-        """N envs with same-step autoreset: when an episode ends, step() returns the next
-        episode's first observation and ``info["final_obs"]`` holds the last one."""
+        """N envs in a ``gymnasium.vector`` env (in this process, or one process each
+        with ``async_envs``), reset by the loop itself: every episode of every env
+        starts from a seed of the loop's stream, so a resumed run can replay them."""
         self.door_check()
-        agent, n = self.agent, self.agent.num_envs
-        fns = [(lambda: make_env(self.env)) if isinstance(self.env, str) else
-               (lambda: copy_env(self.env)) for _ in range(n)]
+        agent, n, env = self.agent, self.agent.num_envs, self.env
+        make = (lambda: make_env(env)) if isinstance(env, str) else (lambda: copy_env(env))
+        fns = [lambda i=i: Replayable(make(), i) for i in range(n)]
         vector_cls = (gym.vector.AsyncVectorEnv if agent.hparams.get("async_envs")
                       else gym.vector.SyncVectorEnv)
         options = {"context": "spawn"} if vector_cls is gym.vector.AsyncVectorEnv else {}
         # spawn, not fork: forking a process that runs threads (tqdm's) can deadlock.
         # Ctrl-C is for this process alone: the env processes start with it blocked.
         with blocked_in_children():
-            envs = vector_cls(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+            envs = vector_cls(fns, autoreset_mode=gym.vector.AutoresetMode.DISABLED,
                               **options)
         try:
             loop.vector_env(agent, envs, self)

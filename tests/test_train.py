@@ -204,6 +204,20 @@ def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
         minirl.resume(tmp_path / "part", 4000, lr=0.5)
 
 
+@pytest.mark.parametrize("name, env, hparams", [
+    ("a2c", "CartPole-v1", {"num_envs": 3, "n_steps": 4}),  # where the actions move the env
+    ("ppo", "minirl/Identity-v0", {"num_envs": 3, "n_steps": 8, "hidden_sizes": (8,)}),
+    ("ppo", "minirl/Identity-v0", {"num_envs": 2, "n_steps": 8, "hidden_sizes": (8,),
+                                   "async_envs": True}),
+])
+def test_a_resumed_vector_run_ends_where_an_uninterrupted_one_does(tmp_path, name, env,
+                                                                   hparams):
+    """Each env's episode in flight is saved with its seed and actions and replayed in
+    that env (in its own process with async_envs): nothing is cut."""
+    check_resume_ends_where_an_uninterrupted_run_does(tmp_path, name, env, 240, 111,
+                                                      **hparams)
+
+
 def test_resume_takes_the_saved_total_and_refuses_fewer_steps(tmp_path):
     minirl.train("qnet", GRID, 300, seed=2, out=tmp_path, plot=False)
     with pytest.raises(ValueError, match="already at step 300; cannot resume it to 200"):
