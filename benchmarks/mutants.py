@@ -653,8 +653,6 @@ CATALOGUE = [
     Mutant(A2C, "policy_loss = -F.mean(categorical_log_prob(logits, actions) * advantages)",
            "policy_loss = -F.mean(categorical_log_prob(logits, actions))", T_A2C,
            "A2C policy loss without the advantage"),
-    Mutant(A2C, "self.rollout.truncated[last] |= ~self.rollout.terminated[last]",
-           "pass", T_A2C, "resumed rollout runs into a new episode"),
     # --- chapter 10: A3C --------------------------------------------------------------------------
     Mutant(A3C, "with guard:  # 1. theta' <- theta\n            np.copyto(local_theta, theta)",
            "with guard:  # 1. theta' <- theta\n            pass", T_A3C,
@@ -673,6 +671,44 @@ CATALOGUE = [
                 "            pass",
            "        while True:\n            messages.get_nowait()", ("tests/test_a3c.py",),
            "shutdown drains by decoding a pipe a Ctrl-C left mid-message"),
+    Mutant(A3C, "                episode_return, episode_length = 0.0, 0",
+           "                episode_length = 0", ("tests/test_loop_records.py",),
+           "a worker never resets its episode return"),
+    # --- the training loop's bookkeeping ------------------------------------------------------
+    Mutant("minirl/runstate.py", "self.total += float(reward)", "self.total = float(reward)",
+           ("tests/test_loop_records.py",), "episode return overwritten by the last reward"),
+    Mutant("minirl/runstate.py", "self.running[i] = Episode(int(self.rng.integers(2**31 - 1)))",
+           "self.running[i].seed = int(self.rng.integers(2**31 - 1))",
+           ("tests/test_loop_records.py",), "an env's episode return never reset"),
+    Mutant("minirl/loop.py",
+           "stats = agent.update(obs, actions, rewards, next_obs, terminated, truncated)",
+           "stats = agent.update(obs, actions, rewards, run.reset_finished(envs, terminated | "
+           "truncated) if (terminated | truncated).any() else next_obs, terminated, truncated)",
+           ("tests/test_loop_records.py",),
+           "vector loop: update gets the next episode's reset observation"),
+    Mutant("minirl/loop.py",
+           "stats = agent.update(obs, action, reward, next_obs, terminated, truncated)",
+           "stats = agent.update(obs, action, reward, run.reset(env, state.new_episode_seed()) "
+           "if terminated or truncated else next_obs, terminated, truncated)",
+           ("tests/test_loop_records.py",),
+           "one-env loop: update gets the next episode's reset observation"),
+    Mutant("minirl/trainer.py",
+           "if len(state.running) == n and all(e.seed is not None for e in state.running):",
+           "if False:", ("tests/test_train.py::test_a_resumed_vector_run_ends_where_an_"
+                         "uninterrupted_one_does",),
+           "a resumed vector run starts new episodes instead of replaying its own"),
+    Mutant("minirl/runstate.py", "episode.actions = actions[start:start + int(length)]",
+           "episode.actions = actions[:int(length)]",
+           ("tests/test_train.py::test_a_resumed_vector_run_ends_where_an_"
+            "uninterrupted_one_does",),
+           "every env replays the first env's actions"),
+    Mutant("minirl/loop.py", "        if terminated or truncated:\n            state.finish_episode()",
+           "        if terminated:\n            state.finish_episode()",
+           ("tests/test_loop_records.py",), "the one-env loop does not end an episode at "
+           "truncation"),
+    Mutant("minirl/train.py", "env.step(agent.act(obs, explore=False))",
+           "env.step(agent.act(obs))", ("tests/test_loop_records.py",),
+           "evaluation explores"),
     # --- chapter 10: DDPG ---------------------------------------------------------------------
     Mutant(DDPG, "center = (high + low) / 2", "center = (high - low) / 2", T_DDPG,
            "action centre (high - low) / 2"),

@@ -20,6 +20,7 @@ _LAZY = {
     "make_agent": "minirl.agents",
     "load_agent": "minirl.checkpoint",
     "train": "minirl.train",
+    "resume": "minirl.train",
     "evaluate": "minirl.train",
     "plot_graph": "minirl.graph",
 }

@@ -11,8 +11,10 @@
 Ctrl-C or SIGTERM during ``train`` saves a checkpoint and the metrics so far, says
 where, and exits with status 130 (SIGINT) or 143 (SIGTERM); a second one stops at once
 without saving and says which checkpoint is on disk. Mistakes in the command (an unknown
-algorithm, a bad --set, a busy or foreign --out) exit with status 2, failures while
-running (a broken env, a NaN, a full disk) with 1; each is one line, never a traceback.
+algorithm, a bad --set, a busy or foreign --out, --resume to fewer steps) exit with
+status 2, failures while running (a broken env, a NaN, a full disk, a worker's crash)
+with 1; each is one line, never a traceback. ``minirl train``'s loop flags are made
+from ``minirl.settings.Settings``.
 """
 import argparse
 import ast
@@ -68,19 +70,26 @@ def _train_epilog():
 
 def _cmd_train(args):
     from minirl.rundir import use_command_line_spelling
-    from minirl.train import train
+    from minirl.settings import from_arguments
+    from minirl.train import resume, train
     use_command_line_spelling()  # run-directory messages name --resume, not resume=True
     hparams = parse_set(args.set)
-    if args.resume and not args.out:
-        raise ValueError("--resume needs --out DIR (the run to continue)")
-    if args.env is None and not args.resume:
+    settings = {**from_arguments(args), "quiet": args.quiet}
+    if args.resume:
+        if not args.out:
+            raise ValueError("--resume needs --out DIR (the run to continue)")
+        if hparams or args.preset:
+            raise ValueError(f"--resume continues the saved configuration; got new "
+                             f"hyperparameters {sorted(hparams) or [args.preset]}")
+        resume(args.out, args.steps, env=args.env, name=args.algo, seed=args.seed,
+               **settings)
+        return 0
+    if args.env is None:
         raise ValueError("--env ID is required (e.g. --env CartPole-v1)")
+    if args.steps is None:
+        raise ValueError("--steps N is required (environment steps in total)")
     train(args.algo, args.env, args.steps, seed=args.seed, out=args.out,
-          preset=args.preset, eval_every=args.eval_every,
-          eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
-          stop_return=args.stop_return, log_every=args.log_every,
-          allow_nonfinite=args.allow_nonfinite or None, resume=args.resume,
-          force=args.force, quiet=args.quiet, **hparams)
+          preset=args.preset, force=args.force, **settings, **hparams)
     return 0
 
 
@@ -315,6 +324,7 @@ def _version():
 
 
 def build_parser():
+    from minirl.settings import add_arguments
     parser = argparse.ArgumentParser(prog="minirl", description="Deep RL from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
@@ -326,27 +336,15 @@ def build_parser():
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("algo")
     train.add_argument("--env", help="gymnasium env id, e.g. CartPole-v1")
-    train.add_argument("--steps", type=int, required=True, help="environment steps in total")
+    train.add_argument("--steps", type=int, help="environment steps in total (--resume: "
+                                                 "default the saved total)")
     train.add_argument("--seed", type=int, help="random seed (default 0; --resume: the "
                                                 "saved one)")
     train.add_argument("--out", help="run directory (config, metrics, checkpoint, curve)")
     train.add_argument("--preset", help="named hyperparameters, e.g. book")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="a hyperparameter (repeatable)")
-    train.add_argument("--eval-every", type=int, metavar="N",
-                       help="greedy evaluation every N steps (the best agent: best.npz)")
-    train.add_argument("--eval-episodes", type=int, metavar="K",
-                       help="episodes per greedy evaluation (default 10)")
-    train.add_argument("--stop-return", type=float, metavar="R",
-                       help="stop once a greedy evaluation reaches R")
-    train.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
-                       help="save a checkpoint every SECONDS of wall-clock time "
-                            "(default 60; 0: only when the run stops)")
-    train.add_argument("--log-every", type=int, metavar="N",
-                       help="a row of stats.csv (loss, steps/s) every N steps "
-                            "(default 1000)")
-    train.add_argument("--allow-nonfinite", action="store_true",
-                       help="accept NaN or infinite rewards and observations from the env")
+    add_arguments(train)  # one flag per loop setting: minirl/settings.py
     mode = train.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the run in --out")
     mode.add_argument("--force", action="store_true",
@@ -380,6 +378,18 @@ def _terminate(signum, frame):
     raise Interrupted(signum)
 
 
+def _run_failures():
+    """What stops a run that was asked for correctly: exit status 1 (a mistake in the
+    command is 2)."""
+    from minirl.envcheck import EnvCheckError, EnvError
+    from minirl.resume import ReplayError
+    from minirl.saving import NonFiniteError
+    failures = (EnvCheckError, EnvError, NonFiniteError, ReplayError, OSError)
+    if "minirl.agents.a3c" in sys.modules:
+        failures += (sys.modules["minirl.agents.a3c"].WorkerError,)
+    return failures
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     command = {"algos": _cmd_algos, "train": _cmd_train, "eval": _cmd_eval,
@@ -405,19 +415,19 @@ def main(argv=None):
         signum = getattr(stop, "signum", signal.SIGINT)
         if hasattr(stop, "saved"):  # TrainingInterrupted: it says what is on disk
             print(f"\n{stop}", file=sys.stderr)
-        else:
+        elif args.command == "train":
             print(f"\ninterrupted ({signal.Signals(signum).name}) before training "
                   f"started: nothing was saved", file=sys.stderr)
+        else:
+            print(f"\nminirl {args.command}: interrupted ({signal.Signals(signum).name})",
+                  file=sys.stderr)
         return exit_status(signum)
     except RenderError as error:
         print(f"{fail} {error}", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001  (sorted below; a bug still shows its traceback)
-        from minirl.envcheck import EnvCheckError
-        from minirl.train import NonFiniteError
-        if isinstance(error, (EnvCheckError, NonFiniteError, OSError)) and not \
-                isinstance(error, FileNotFoundError):
-            # Training failed on the way: a broken env, a NaN, a full disk.
+        if isinstance(error, _run_failures()) and not isinstance(error, FileNotFoundError):
+            # Training failed on the way: a broken env, a NaN, a full disk, a worker.
             print(f"{fail} {error}", file=sys.stderr)
             return 1
         if isinstance(error, (ValueError, TypeError, KeyError)):

@@ -6,20 +6,37 @@ its declared ``observation_space``. A mistake there otherwise surfaces far away,
 ``cannot reshape array`` inside a network or ``too many values to unpack`` in the loop,
 or not at all: an observation of shape (2, 2) declared as (4,) would be flattened and
 trained on. So the loop checks the first ``reset`` and ``step`` of every env in full,
-and every step after that for what breaks learning silently: a NaN or infinite reward
-or observation (parameters turn NaN a few updates later). ``allow_nonfinite=True``
-(``--allow-nonfinite``) lets through envs that mean to send them.
+and every step after that, cheaply, for what breaks learning later or silently: an
+observation whose shape or kind of number changed, a Discrete observation out of
+range, a reward that is not one number, a NaN or infinite reward or observation
+(parameters turn NaN a few updates later). ``allow_nonfinite=True``
+(``--allow-nonfinite``) lets through envs that mean to send non-finite values.
+An exception raised inside the env's own ``reset`` or ``step`` becomes ``EnvError``:
+one line naming the env, the call, the step and the exception.
 """
 import numbers
 
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["EnvCheckError", "env_name", "check_reset", "check_step", "check_finite"]
+__all__ = ["EnvCheckError", "EnvError", "env_name", "env_failed", "check_reset",
+           "check_step", "check_fits", "check_finite"]
 
 
 class EnvCheckError(ValueError):
     """An environment returned something a gymnasium env must not."""
+
+
+class EnvError(RuntimeError):
+    """An environment raised inside its own ``reset`` or ``step``."""
+
+
+def env_failed(name, call, step, error, more=""):
+    """The EnvError for ``error`` raised by ``call`` ("step()", "reset()") at ``step``:
+    one line (``more``: what the caller adds, e.g. what is on disk)."""
+    what = " ".join(str(error).split()) or "(no message)"
+    return EnvError(f"{name}: {call} raised {type(error).__name__}: {what} at step {step}"
+                    f"{'; ' + more if more else ''}")
 
 
 def env_name(env):
@@ -88,6 +105,38 @@ def check_step(name, result, space):
     if not isinstance(info, dict):
         raise EnvCheckError(f"{name}: step() returned info {_describe(info)}, not a dict")
     check_observation(name, obs, space, "step()")
+
+
+def check_fits(name, step, obs, reward, space, batch=False):
+    """Every step, cheaply: the observation has the declared shape and kind of number
+    (a Discrete one is in range), the reward is one number. With ``batch``, ``obs``
+    and ``reward`` hold one row per env of a vector env."""
+    lead = (len(reward),) if batch else ()
+    if np.shape(reward) != lead or np.asarray(reward).dtype.kind not in "fiu":
+        raise EnvCheckError(f"{name}: step() returned reward {_describe(reward)} at step "
+                            f"{step}; a reward is one number")
+    if isinstance(space, gym.spaces.Discrete):
+        array = np.asarray(obs)
+        if array.shape != lead or array.dtype.kind not in "iu":
+            raise EnvCheckError(f"{name}: step() returned observation {_describe(obs)} at "
+                                f"step {step}; its observation space {space} needs an "
+                                f"integer")
+        outside = (array < space.start) | (array >= space.start + space.n)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0]) if batch else None
+            shown, where = (array[i], f" (env {i} of {len(array)})") if batch else (obs, "")
+            raise EnvCheckError(f"{name}: step() returned observation {shown} at step "
+                                f"{step}{where}, outside its observation space {space}")
+    elif isinstance(space, gym.spaces.Box):
+        array = np.asarray(obs)
+        if array.shape != lead + space.shape:
+            raise EnvCheckError(f"{name}: step() returned an observation of shape "
+                                f"{array.shape[len(lead):]} at step {step}; its observation "
+                                f"space {space} declares shape {space.shape}")
+        if array.dtype.kind not in ("fiu" if space.dtype.kind == "f" else "iu"):
+            raise EnvCheckError(f"{name}: step() returned an observation of dtype "
+                                f"{array.dtype} at step {step}; its observation space "
+                                f"declares {space.dtype}")
 
 
 def check_finite(name, step, obs, reward, batch=False):

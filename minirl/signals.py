@@ -18,7 +18,7 @@ import signal
 import threading
 from contextlib import contextmanager
 
-__all__ = ["STOP_SIGNALS", "Interrupted", "StopSignals", "deferred", "blocked_in_children",
+__all__ = ["STOP_SIGNALS", "Interrupted", "TrainingInterrupted", "StopSignals", "deferred", "blocked_in_children",
            "exit_status"]
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -30,6 +30,17 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+
+class TrainingInterrupted(Interrupted):
+    """Training stopped by SIGINT or SIGTERM. ``saved``: whether this stop saved a
+    checkpoint; ``checkpoint_step``: the step the checkpoint on disk holds (None: no
+    checkpoint); ``result``: the TrainResult so far. ``str()`` says all of it."""
+
+    def __init__(self, signum, message, saved, checkpoint_step, result):
+        super().__init__(signum)
+        self.args = (message,)
+        self.saved, self.checkpoint_step, self.result = saved, checkpoint_step, result
 
 
 def exit_status(signum):

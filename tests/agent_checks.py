@@ -22,3 +22,27 @@ def check_save_load_resumes_exactly(agent, rng, path, warmup):
                                                                          False, False)
     sa, sl = agent.state_dict(), loaded.state_dict()
     assert sa.keys() == sl.keys() and all(np.array_equal(sa[k], sl[k]) for k in sa)
+
+
+def check_resume_ends_where_an_uninterrupted_run_does(tmp_path, name, env, steps, stop_at,
+                                                      seed=1, **hparams):
+    """Train ``steps`` straight through; train ``stop_at`` steps into a run directory and
+    continue it with ``minirl.resume`` to ``steps``: the records, ``metrics.csv`` and
+    every array of the agent's state (parameters, optimizer moments, replay, counters,
+    random generators) are those of the run that never stopped. Pick ``stop_at``
+    inside an episode, so that resuming has an episode to bring back.
+    Returns (whole, resumed) for checks of an agent's own."""
+    whole = minirl.train(name, env, steps, seed=seed, out=tmp_path / "whole", plot=False,
+                         **hparams)
+    part = minirl.train(name, env, stop_at, seed=seed, out=tmp_path / "part", plot=False,
+                        **hparams)
+    assert part.records != whole.records  # the stop left something to do
+    resumed = minirl.resume(tmp_path / "part", steps, plot=False)
+    assert resumed.records == whole.records
+    assert ((tmp_path / "part" / "metrics.csv").read_bytes()
+            == (tmp_path / "whole" / "metrics.csv").read_bytes())
+    sw, sr = whole.agent.state_dict(), resumed.agent.state_dict()
+    assert sw.keys() == sr.keys()
+    differ = [key for key in sw if not np.array_equal(sw[key], sr[key])]
+    assert not differ, f"{name}: resumed state differs from the whole run's in {differ}"
+    return whole, resumed

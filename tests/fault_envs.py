@@ -3,6 +3,7 @@ signals. Importing this module registers each env as ``fault_envs:<Name>-v0``, s
 ``gymnasium.make`` (and ``minirl train --env``) finds them in a fresh process too,
 as long as this directory is on the path.
 """
+import os
 import time
 
 import gymnasium as gym
@@ -122,8 +123,114 @@ class Slow(Box4):
         return super().step(action)
 
 
+class SlowEval(Box4):
+    """Fast in training; in a greedy evaluation (reset with a seed in 1,000,000 ..
+    1,000,099: the loop's evaluation seeds for seed 0) each step sleeps 0.05 s, and the first such reset creates
+    the file named by $EVAL_MARKER: a test knows an evaluation is running."""
+
+    def reset(self, *, seed=None, options=None):
+        self.evaluating = seed is not None and 1_000_000 <= seed < 1_000_100
+        marker = os.environ.get("EVAL_MARKER")
+        if self.evaluating and marker and not os.path.exists(marker):
+            open(marker, "w").close()
+        return super().reset(seed=seed)
+
+    def step(self, action):
+        if self.evaluating:
+            time.sleep(0.05)
+        return super().step(action)
+
+
+class Endless(Box4):
+    """An episode that never ends."""
+
+    def step(self, action):
+        obs, reward, _, _, info = super().step(action)
+        return obs, reward, False, False, info
+
+
+class GrowsObs(Box4):
+    """From step ``bad_at`` of an episode on, observations of 5 numbers (declared 4)."""
+
+    def obs(self):
+        return np.zeros(5 if self.t >= self.bad_at else 4, np.float32)
+
+
+class ArrayReward(Box4):
+    """From step ``bad_at`` of an episode on, the reward is an array of shape (1,)."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return (obs, np.array([reward]) if self.t >= self.bad_at else reward, terminated,
+                truncated, info)
+
+
+class DiscreteOut(gym.Env):
+    """A Discrete(3) observation that leaves its range (7) at step ``bad_at``."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, bad_at=3):
+        self.observation_space, self.action_space = spaces.Discrete(3), spaces.Discrete(2)
+        self.bad_at, self.t = bad_at, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return 0, {}
+
+    def step(self, action):
+        self.t += 1
+        return (7 if self.t == self.bad_at else self.t % 3), 1.0, self.t == 10, False, {}
+
+
+class Scripted(gym.Env):
+    """Episodes known in advance, for checking the loop's records by value.
+
+    Episode k of this env (its k-th reset, whatever the seed) lasts ``length(k)``
+    steps with rewards ``reward(k, t)`` (t = 1 .. length); it ends truncated when k is
+    odd, terminated when k is even. The observation is ``[k, t]``: the last one of
+    episode k is ``[k, length(k)]``, the first of the next ``[k + 1, 0]``, so a loop
+    that hands ``update`` the next episode's first observation shows it."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self):
+        self.observation_space = spaces.Box(0.0, 1e6, shape=(2,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.k, self.t = -1, 0
+
+    @staticmethod
+    def length(k):
+        return 2 + k % 3
+
+    @staticmethod
+    def reward(k, t):
+        return 0.5 + k + 0.25 * t
+
+    @staticmethod
+    def truncated(k):
+        return k % 2 == 1
+
+    def obs(self):
+        return np.array([self.k, self.t], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.k, self.t = self.k + 1, 0
+        return self.obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        end = self.t == self.length(self.k)
+        truncated = end and self.truncated(self.k)
+        return (self.obs(), self.reward(self.k, self.t), end and not truncated, truncated,
+                {})
+
+
 for _cls in (Box4, BareReset, FourValueStep, SquareObs, SixObs, NaNReward, InfObs,
-             HugeReward, RaisesAfter, Slow):
+             HugeReward, RaisesAfter, Slow, Scripted, SlowEval, Endless, GrowsObs,
+             ArrayReward, DiscreteOut):
     if f"{_cls.__name__}-v0" not in registry:
         register(f"{_cls.__name__}-v0", entry_point=_cls, disable_env_checker=True)
 

@@ -186,3 +186,22 @@ def test_seed_band_keeps_each_run_its_own_length():
     np.testing.assert_allclose(mean[11:], np.arange(11.0, 21.0) + 2.0)
     np.testing.assert_allclose(std[11:], 0.0)
     assert list(count) == [2] * 11 + [1] * 10
+
+
+def test_train_flags_are_the_settings():
+    """Each loop setting is written once (minirl/settings.py): ``minirl train`` has one
+    flag per setting, with its meaning as help, and hands it to train by name."""
+    from dataclasses import fields
+
+    from minirl.cli import build_parser
+    from minirl.settings import Settings
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    flags = {a.dest: a for a in train._actions}
+    for f in fields(Settings):
+        if f.metadata["cli"]:
+            assert f.name in flags and flags[f.name].help.startswith(f.metadata["help"])
+    args = parser.parse_args(["train", "qnet", "--env", "X", "--steps", "5",
+                              "--eval-every", "7", "--allow-nonfinite"])
+    from minirl.settings import from_arguments
+    assert from_arguments(args) == {"eval_every": 7, "allow_nonfinite": True}

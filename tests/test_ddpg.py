@@ -426,14 +426,8 @@ def test_same_seed_same_run_and_exact_save_load(tmp_path):
 
 
 def test_resumed_training_ends_where_an_uninterrupted_run_does(tmp_path):
-    hp = {**LEARN, "learning_starts": 30}
-    whole = minirl.train("ddpg", ENV, 120, seed=1, **hp)
-    minirl.train("ddpg", ENV, 55, seed=1, out=str(tmp_path), plot=False, **hp)
-    resumed = minirl.train("ddpg", ENV, 120, seed=1, out=str(tmp_path), resume=True,
-                           plot=False)
-    assert resumed.records == whole.records
-    sw, sr = whole.agent.state_dict(), resumed.agent.state_dict()
-    assert all(np.array_equal(sw[k], sr[k]) for k in sw)
+    from agent_checks import check_resume_ends_where_an_uninterrupted_run_does as check
+    check(tmp_path, "ddpg", ENV, 120, 55, **{**LEARN, "learning_starts": 30})
 
 
 def test_value_is_the_critic_at_the_greedy_action():

@@ -472,15 +472,8 @@ def test_save_load_acts_identically(tmp_path, name):
 
 @pytest.mark.parametrize("name", ["dqn", "per-dqn"])
 def test_resume_continues_exactly(tmp_path, name):
-    kwargs = dict(plot=False, **SMALL)
-    full = minirl.train(name, "minirl/Chain-v0", 400, seed=3, out=str(tmp_path / "a"),
-                        **kwargs)
-    minirl.train(name, "minirl/Chain-v0", 170, seed=3, out=str(tmp_path / "b"), **kwargs)
-    resumed = minirl.train(name, None, 400, out=str(tmp_path / "b"), resume=True,
-                           plot=False)
-    assert resumed.records == full.records
-    assert same_params(resumed.agent.qnet, full.agent.qnet)
-    assert same_params(resumed.agent.target_qnet, full.agent.target_qnet)
+    from agent_checks import check_resume_ends_where_an_uninterrupted_run_does as check
+    check(tmp_path, name, "minirl/Chain-v0", 400, 170, seed=3, **SMALL)
 
 
 def test_same_seed_same_run():

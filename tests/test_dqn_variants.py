@@ -408,15 +408,8 @@ def test_rainbow_is_the_composition_recomputed_in_numpy():
 
 
 def test_rainbow_resume_continues_exactly(tmp_path):
-    kwargs = dict(plot=False, **SMALL)
-    full = minirl.train("rainbow", "minirl/Chain-v0", 300, seed=4, out=str(tmp_path / "a"),
-                        **kwargs)
-    minirl.train("rainbow", "minirl/Chain-v0", 131, seed=4, out=str(tmp_path / "b"), **kwargs)
-    resumed = minirl.train("rainbow", None, 300, out=str(tmp_path / "b"), resume=True,
-                           plot=False)
-    assert resumed.records == full.records
-    assert same_params(resumed.agent.qnet, full.agent.qnet)
-    np.testing.assert_array_equal(resumed.agent.replay.reward, full.agent.replay.reward)
+    from agent_checks import check_resume_ends_where_an_uninterrupted_run_does as check
+    check(tmp_path, "rainbow", "minirl/Chain-v0", 300, 131, seed=4, **SMALL)
 
 
 # ---------------------------------------------------------------------------

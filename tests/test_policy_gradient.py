@@ -337,16 +337,11 @@ def test_resume_with_episodes_waiting_for_their_update_continues_exactly(tmp_pat
     """Saved after 4 episodes of 10 steps and 5 more steps with E = 3: the 4th episode,
     not yet learned from, is saved with the unfinished one, and the resumed run is the
     run that never stopped."""
+    from agent_checks import check_resume_ends_where_an_uninterrupted_run_does as check
     kwargs = dict(seed=3, hidden_size=8, lr=0.01, episodes_per_update=3)
-    straight = minirl.train("simple-pg", "minirl/Identity-v0", 125, plot=False, **kwargs)
-    half = minirl.train("simple-pg", "minirl/Identity-v0", 45, out=str(tmp_path),
-                        plot=False, **kwargs)
+    half = minirl.train("simple-pg", "minirl/Identity-v0", 45, plot=False, **kwargs)
     assert len(half.agent.episodes) == 1 and len(half.agent.memory_x) == 5
-    resumed = minirl.train("simple-pg", "minirl/Identity-v0", 125, out=str(tmp_path),
-                           resume=True, plot=False)
-    assert resumed.records == straight.records
-    for key, value in straight.agent.state_dict().items():
-        np.testing.assert_array_equal(resumed.agent.state_dict()[key], value, err_msg=key)
+    check(tmp_path, "simple-pg", "minirl/Identity-v0", 125, 45, **kwargs)
 
 
 def test_entropy_bonus_adds_minus_beta_grad_entropy_to_the_actor():
@@ -521,14 +516,9 @@ def test_book_preset_and_errors():
 def test_resume_mid_episode_continues_exactly(name, tmp_path):
     """Stopped inside an episode (Identity episodes are 10 steps), saved, resumed: the
     same metrics and parameters as a run that never stopped."""
-    kwargs = dict(seed=3, hidden_size=8, lr=0.01)
-    straight = minirl.train(name, "minirl/Identity-v0", 95, plot=False, **kwargs)
-    minirl.train(name, "minirl/Identity-v0", 45, out=str(tmp_path), plot=False, **kwargs)
-    resumed = minirl.train(name, "minirl/Identity-v0", 95, out=str(tmp_path), resume=True,
-                           plot=False)
-    assert resumed.records == straight.records
-    for key, value in straight.agent.state_dict().items():
-        np.testing.assert_array_equal(resumed.agent.state_dict()[key], value, err_msg=key)
+    from agent_checks import check_resume_ends_where_an_uninterrupted_run_does as check
+    straight, _ = check(tmp_path, name, "minirl/Identity-v0", 95, 45, seed=3,
+                        hidden_size=8, lr=0.01)
     assert len(straight.agent.memory_x) == (0 if name == "actor-critic" else 5)
 
 

@@ -135,12 +135,6 @@ def test_learns_the_continuous_identity():
 
 
 def test_resumed_training_ends_where_an_uninterrupted_run_does(tmp_path):
+    from agent_checks import check_resume_ends_where_an_uninterrupted_run_does as check
     hp = {**SMALL, "learning_starts": 30}
-    env = "minirl/ContinuousIdentity-v0"
-    whole = minirl.train("td3", env, 120, seed=1, **hp)
-    minirl.train("td3", env, 55, seed=1, out=str(tmp_path), plot=False, **hp)
-    resumed = minirl.train("td3", env, 120, seed=1, out=str(tmp_path), resume=True,
-                           plot=False)
-    assert resumed.records == whole.records
-    sw, sr = whole.agent.state_dict(), resumed.agent.state_dict()
-    assert all(np.array_equal(sw[k], sr[k]) for k in sw)
+    check(tmp_path, "td3", "minirl/ContinuousIdentity-v0", 120, 55, **hp)

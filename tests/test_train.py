@@ -12,6 +12,7 @@ import minirl
 from minirl.checkpoint import CheckpointError, read_checkpoint
 from minirl.cli import parse_set
 from minirl.agents import agent_class, agent_from_config
+from agent_checks import check_resume_ends_where_an_uninterrupted_run_does
 
 GRID = "minirl/GridWorld-v0"
 
@@ -185,26 +186,46 @@ def test_same_seed_same_metrics_byte_for_byte(tmp_path):
 
 
 def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
-    full = minirl.train("qnet", GRID, 3000, seed=1, out=tmp_path / "full", plot=False,
-                        eval_every=1000, eval_episodes=2)
     # Stop at 1234 steps -- mid-episode -- then continue to 3000.
-    minirl.train("qnet", GRID, 1234, seed=1, out=tmp_path / "part", plot=False,
-                 eval_every=1000, eval_episodes=2)
-    resumed = minirl.train("qnet", None, 3000, out=tmp_path / "part", resume=True,
-                           plot=False)
-    for name in ("metrics.csv", "evaluations.csv"):
-        assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "part" / name).read_bytes()
+    check_resume_ends_where_an_uninterrupted_run_does(
+        tmp_path, "qnet", GRID, 3000, 1234, eval_every=1000, eval_episodes=2)
+    assert ((tmp_path / "whole" / "evaluations.csv").read_bytes()
+            == (tmp_path / "part" / "evaluations.csv").read_bytes())
     # best.npz holds the agent of the first evaluation with the highest mean return.
-    evals = np.loadtxt(tmp_path / "full" / "evaluations.csv", delimiter=",", skiprows=1)
+    evals = np.loadtxt(tmp_path / "whole" / "evaluations.csv", delimiter=",", skiprows=1)
     best_step = int(evals[np.argmax(evals[:, 1]), 0])
     best = minirl.train("qnet", GRID, best_step, seed=1, plot=False).agent
-    saved = minirl.load_agent(tmp_path / "full" / "best.npz")
+    saved = minirl.load_agent(tmp_path / "whole" / "best.npz")
     for p, q in zip(best.qnet.parameters(), saved.qnet.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
-    for p, q in zip(full.agent.qnet.parameters(), resumed.agent.qnet.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
     with pytest.raises(ValueError, match="resume continues the saved configuration"):
         minirl.train("qnet", None, 4000, out=tmp_path / "part", resume=True, lr=0.5)
+    with pytest.raises(ValueError, match="resume continues the saved configuration"):
+        minirl.resume(tmp_path / "part", 4000, lr=0.5)
+
+
+@pytest.mark.parametrize("name, env, hparams", [
+    ("a2c", "CartPole-v1", {"num_envs": 3, "n_steps": 4}),  # where the actions move the env
+    ("ppo", "minirl/Identity-v0", {"num_envs": 3, "n_steps": 8, "hidden_sizes": (8,)}),
+    ("ppo", "minirl/Identity-v0", {"num_envs": 2, "n_steps": 8, "hidden_sizes": (8,),
+                                   "async_envs": True}),
+])
+def test_a_resumed_vector_run_ends_where_an_uninterrupted_one_does(tmp_path, name, env,
+                                                                   hparams):
+    """Each env's episode in flight is saved with its seed and actions and replayed in
+    that env (in its own process with async_envs): nothing is cut."""
+    check_resume_ends_where_an_uninterrupted_run_does(tmp_path, name, env, 240, 111,
+                                                      **hparams)
+
+
+def test_resume_takes_the_saved_total_and_refuses_fewer_steps(tmp_path):
+    minirl.train("qnet", GRID, 300, seed=2, out=tmp_path, plot=False)
+    with pytest.raises(ValueError, match="already at step 300; cannot resume it to 200"):
+        minirl.resume(tmp_path, 200)
+    assert read_checkpoint(tmp_path)[2]["step"] == 300  # nothing was written
+    assert minirl.resume(tmp_path).records == minirl.train("qnet", GRID, 300, seed=2).records
+    result = minirl.resume(tmp_path, 500, eval_every=250, eval_episodes=1, plot=False)
+    assert result.records[-1][0] <= 500 and [e[0] for e in result.evaluations] == [500]
 
 
 class CtrlCAt(gym.Wrapper):

@@ -305,10 +305,9 @@ class A2CAgent(ActorCriticBase):
     ``act_batch(obs)`` and ``update(...)`` with (N,)-shaped arrays. Every ``n_steps``
     vector steps the agent makes one gradient step on the whole rollout.
 
-    Resuming: the loop resets vector envs on resume, so every env's episode is cut
-    there. The rollout being filled is saved (``extra_state``); on loading, its last
-    step is marked truncated, so its return bootstraps from that step's saved next
-    observation instead of running on into an unrelated new episode.
+    Resuming: the rollout being filled is saved (``extra_state``), and the loop
+    replays every env's interrupted episode, so the resumed run goes on with the
+    very episodes the rollout holds.
     """
     name = "a2c"
     hyperparameters = (
@@ -366,8 +365,3 @@ class A2CAgent(ActorCriticBase):
     def load_extra_state(self, state):
         self.rollout.load_state_dict(state)
         self.updates = int(state["updates"])
-        if self.rollout.t:
-            # The loop resets its envs on resume: the episodes running in the saved
-            # rollout are cut here, which is a truncation (bootstrap from next_obs).
-            last = self.rollout.t - 1
-            self.rollout.truncated[last] |= ~self.rollout.terminated[last]

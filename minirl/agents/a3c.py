@@ -71,6 +71,7 @@ from minirl.agents.a2c import (ActorCriticBase, ActorCriticNet, Rollout,
 from minirl.agents.base import HParam, ObsEncoder, space_from_json, space_to_json
 from minirl.agents.common import sample_categorical
 from minirl.core import no_grad
+from minirl.envcheck import EnvCheckError, EnvError, check_fits, env_failed
 from minirl.signals import blocked_in_children, deferred
 
 __all__ = ["SharedArrays", "WorkerError", "A3CAgent", "SHM_PREFIX"]
@@ -79,16 +80,17 @@ SHM_PREFIX = "minirl_a3c_"  # shared-memory names: minirl_a3c_<pid>_<random>
 
 
 class WorkerError(RuntimeError):
-    """An A3C worker failed; ``worker`` is its id, the message holds its traceback.
+    """An A3C worker failed; ``worker`` is its id, the message says what in one line
+    and ``detail`` holds the worker's traceback.
 
     By the time it is raised every worker has stopped and the agent holds the last
     global parameters, whole: a training loop may still save them (``checkpoint_safe``).
     """
     checkpoint_safe = True
 
-    def __init__(self, worker, detail):
-        super().__init__(f"A3C worker {worker} failed:\n{detail}")
-        self.worker = worker
+    def __init__(self, worker, what, detail=""):
+        super().__init__(f"A3C worker {worker} failed: {what}")
+        self.worker, self.detail = worker, detail
 
 
 # --- shared memory ---------------------------------------------------------------------
@@ -233,8 +235,11 @@ def run_worker(worker, env_id, seed, spaces, hparams, shm_name, layout, lock, st
         _worker_loop(worker, env_id, seed, spaces, hparams, shared, lock, stop, messages,
                      total_steps, parent_pid)
         messages.put(("done", worker))
-    except BaseException:  # noqa: BLE001  (whatever it is, the main process must hear)
-        messages.put(("error", worker, traceback.format_exc()))
+    except BaseException as error:  # noqa: BLE001  (whatever it is, the main process must hear)
+        what = " ".join(f"{type(error).__name__}: {error}".split())
+        if isinstance(error, (EnvError, EnvCheckError)):
+            what = str(error)  # names the env and the step already
+        messages.put(("error", worker, what, traceback.format_exc()))
     finally:
         if shared is not None:
             shared.close()
@@ -277,7 +282,8 @@ def _worker_loop(worker, env_id, seed, spaces, hparams, shared, lock, stop, mess
             with no_grad():
                 probs = local.policy(x[None]).data
             action = int(sample_categorical(probs, rng)[0])
-            next_obs, reward, terminated, truncated, _ = env.step(action)
+            next_obs, reward, terminated, truncated = _checked_step(env, env_id, action,
+                                                                    int(steps.sum()) + 1)
             rollout.add(x, action, reward, encode(next_obs), terminated, truncated)
             steps[1 + worker] += 1
             episode_return += float(reward)
@@ -299,6 +305,17 @@ def _worker_loop(worker, env_id, seed, spaces, hparams, shared, lock, stop, mess
             optimizer_step(optimizer, shared, counters)
             shared["updates"][worker] += 1
     env.close()
+
+
+def _checked_step(env, env_id, action, step):
+    """``env.step``, its failures said in one line with the env id and the global step,
+    its observation and reward checked against the declared space."""
+    try:
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+    except Exception as error:  # noqa: BLE001
+        raise env_failed(env_id, "step()", step, error) from error
+    check_fits(env_id, step, next_obs, reward, env.observation_space)
+    return next_obs, reward, terminated, truncated
 
 
 # --- the agent -------------------------------------------------------------------------
@@ -400,7 +417,7 @@ class A3CAgent(ActorCriticBase):
             elif kind == "done":
                 running.discard(worker)
             elif kind == "error":
-                raise WorkerError(worker, message[2])
+                raise WorkerError(worker, message[2], message[3])
 
     def _share(self, shared):
         """Copy the agent's parameters and optimizer state into shared memory, then make

@@ -239,10 +239,8 @@ class PPOAgent(Agent):
     ``act_batch`` / ``update`` with (N,)-shaped arrays; with 1 it steps one env and
     calls ``act`` / ``update`` per step. Every ``n_steps`` steps the agent learns.
 
-    Resuming (as A2C): the vector loop resets its envs on resume, which cuts every
-    running episode there, so the saved rollout's last step is marked truncated on
-    loading (bootstrap from its saved next observation). The one-env loop replays
-    the interrupted episode instead, so nothing is cut.
+    Resuming (as A2C): the rollout being filled is saved, and the loop replays every
+    env's interrupted episode, so nothing is cut.
     """
     name = "ppo"
     action_spaces = (gym.spaces.Discrete, gym.spaces.Box)
@@ -437,7 +435,3 @@ class PPOAgent(Agent):
     def load_extra_state(self, state):
         self.rollout.load_state_dict(state)
         self.steps, self.updates = int(state["steps"]), int(state["updates"])
-        if self.rollout.t and self.num_envs > 1:
-            # The vector loop resets its envs on resume: each running episode is cut.
-            last = self.rollout.t - 1
-            self.rollout.truncated[last] |= ~self.rollout.terminated[last]
