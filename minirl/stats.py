@@ -18,7 +18,8 @@ when it is installed. ``scores`` is an array ``(runs, tasks)``; one env is one t
 """
 import numpy as np
 
-__all__ = ["iqm", "bootstrap_replicates", "stratified_bootstrap_ci", "performance_profile", "iqm_ci"]
+__all__ = ["iqm", "bootstrap_replicates", "stratified_bootstrap_ci", "performance_profile",
+           "iqm_ci"]
 
 
 def iqm(scores):

@@ -273,3 +273,67 @@ def test_ray_backend_gives_the_local_runs(local_sweep, tmp_path):
         assert compared_files(run["out"]) == compared_files(local)
     groups, unfinished = read_sweep(str(tmp_path))
     assert list(groups) == ["lr=0.03,gamma=0.9"] and unfinished == 0
+
+
+# --- the results pages: every table is its data file ----------------------------------
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_generator():
+    import importlib.util as util
+    spec = util.spec_from_file_location(
+        "results_generate", os.path.join(ROOT, "benchmarks", "results", "generate.py"))
+    module = util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tables_in(text):
+    """Each Markdown table of a page, as its block of lines."""
+    blocks, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    return blocks
+
+
+def test_results_pages_match_their_data():
+    from minirl.stats import iqm_ci
+    generate = load_generator()
+    pages = os.path.join(ROOT, "docs", "results")
+    sweeps = [n for n in generate.sweep_names() if n != "sweep-workers"]
+    assert sweeps, "no sweep data in benchmarks/results"
+    for name in sweeps:
+        rows = generate.read_rows(os.path.join(generate.HERE, f"{name}.csv"))
+        with open(os.path.join(pages, f"{name}.md")) as f:
+            text = f.read()
+        expected = [generate.summary_table(rows)]
+        timing = os.path.join(generate.HERE, "sweep-workers.json")
+        if os.path.exists(timing):
+            with open(timing) as f:
+                record = json.load(f)
+            if record["sweep"] == name:
+                expected.append(generate.workers_table(record))
+        assert tables_in(text) == expected, name  # every table, and nothing else
+        with open(os.path.join(generate.HERE, f"{name}.json")) as f:
+            assert json.load(f)["command"] in text
+        # and the numbers in the data are what the finals say (recomputed here)
+        groups = generate.groups_from_data(name)
+        for row in rows:
+            finals = [float(f) for f in row["finals"].split()]
+            assert finals == [r["final"] for r in groups[row["configuration"]]]
+            point, low, high = iqm_ci(finals)
+            assert (row["iqm"], row["iqm_low"], row["iqm_high"]) == (
+                f"{point:.2f}", f"{low:.2f}", f"{high:.2f}")
+            assert row["mean"] == f"{np.mean(finals):.2f}"
+    for path in [p for p in os.listdir(generate.HERE) if p.endswith("-tune.json")]:
+        name = path[:-5]
+        with open(os.path.join(generate.HERE, path)) as f:
+            record = json.load(f)
+        with open(os.path.join(pages, f"{name}.md")) as f:
+            assert tables_in(f.read()) == [generate.tune_table(record)]
+        values = {t["number"]: t["value"] for t in record["trials"] if t["value"] is not None}
+        assert record["best"]["value"] == max(values.values())
