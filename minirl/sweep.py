@@ -320,8 +320,8 @@ def _import_ray(address):
 
 def _run_ray(runs, address, progress, retries=3):
     """Each run a Ray task with one CPU; a task lost with its node is retried (and
-    resumes from the run's checkpoint). Ctrl-C cancels the tasks: Ray raises
-    KeyboardInterrupt in each, which stops ``minirl.train`` as Ctrl-C does (it saves)."""
+    resumes from the run's checkpoint). Ctrl-C cancels the tasks (Ray raises
+    KeyboardInterrupt in each); a rerun continues from each run's last checkpoint."""
     ray = _import_ray(address)
     if not ray.is_initialized():
         local = address.rsplit(":", 1)[0] in ("127.0.0.1", "localhost")

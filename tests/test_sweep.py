@@ -241,11 +241,13 @@ def local_ray_head(num_cpus=2):
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
+        said = []
         for line in head.stdout:
+            said.append(line)
             if "Ray runtime started" in line:
                 break
         else:
-            raise RuntimeError("the Ray head did not start")
+            raise RuntimeError("the Ray head did not start:\n" + "".join(said[-20:]))
         yield f"127.0.0.1:{port}"
     finally:
         import ray
