@@ -90,12 +90,15 @@ def workers_table(timing):
 
 
 def tune_table(record):
-    lines = [[t["number"], t["state"].lower(),
+    """Each trial: its settings and value (the mean greedy return of its seeds at the
+    end, or at the evaluation where it was pruned)."""
+    lines = [[t["number"], t["state"].lower() + (f" at step {t['last_step']}"
+                                                 if t["state"] == "PRUNED" else ""),
               " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in t["params"].items()),
               "" if t["value"] is None else f"{t['value']:.2f}"]
              for t in record["trials"]]
-    return table(["trial", "state", "settings", "mean final greedy return"], lines)
+    return table(["trial", "state", "settings", "mean greedy return of its seeds"], lines)
 
 
 def sweep_page(name):
