@@ -118,6 +118,8 @@ def plan(name, env, steps, seeds, grid=None, out="runs/sweep", **train_kwargs):
     if not isinstance(env, str):
         raise TypeError("a sweep needs an env id (a string): its runs start in other "
                         "processes")
+    if isinstance(grid, (list, tuple)):
+        grid = parse_grid(grid)
     return [{"name": name, "env": env, "steps": int(steps), "seed": int(seed),
              "out": os.path.join(os.fspath(out), configuration_name(hparams), f"seed-{seed}"),
              "hparams": dict(hparams), "train": dict(train_kwargs)}
