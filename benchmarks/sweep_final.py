@@ -15,7 +15,8 @@ cost more than the training. A held run is a final return >= ``--threshold`` (47
 (``benchmarks/results/generate.py``): ``benchmarks/results/NAME.csv`` (the sweep's
 summary.csv), ``NAME-evaluations.csv`` (every greedy evaluation of every run) and
 ``NAME.json`` (the command, the workers, the wall-clock). ``--wall-clock S`` records a
-time measured outside (a sweep run from the command line) instead of this call's.
+time measured outside (a sweep run from the command line) instead of this call's;
+``--wall-clock 0``: none (a sweep stopped and continued has no one figure).
 """
 import argparse
 import csv
@@ -59,7 +60,8 @@ def export(out, name, command, wall_clock, workers, threshold):
                                  for step, mean in run["evaluations"])
     seconds = [run_seconds(os.path.join(out, config, f"seed-{run['seed']}"))
                for config, runs in groups.items() for run in runs]
-    meta = {"command": command, "workers": workers, "wall_clock_s": round(wall_clock, 1),
+    meta = {"command": command, "workers": workers,
+            "wall_clock_s": round(wall_clock, 1) if wall_clock else None,
             "run_seconds_mean": round(sum(seconds) / len(seconds), 1),
             "runs": len(seconds), "threshold": threshold,
             "minirl_version": minirl.__version__,
@@ -95,7 +97,7 @@ def main(argv=None):
                         eval_every=args.eval_every or args.steps,
                         eval_episodes=args.eval_episodes, threshold=args.threshold,
                         quiet=True, **parse_set(args.set))
-    wall_clock = args.wall_clock or time.monotonic() - start
+    wall_clock = time.monotonic() - start if args.wall_clock is None else args.wall_clock
     for row in rows:
         finals = [float(f) for f in row["finals"].split()]
         held = sum(f >= args.threshold for f in finals)

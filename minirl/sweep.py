@@ -539,8 +539,8 @@ def plot_summary(groups, path, reps=500):
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     curves, profile = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     finals = np.concatenate([[r["final"] for r in runs] for runs in groups.values()])
-    taus = np.linspace(finals.min(), finals.max(), 200) if finals.max() > finals.min() \
-        else np.array([finals.min() - 1, finals.min()])
+    spread = max(finals.max() - finals.min(), 1.0)  # from just below the lowest return
+    taus = np.linspace(finals.min() - 0.05 * spread, finals.max(), 200)
     for i, (config, runs) in enumerate(groups.items()):
         color = f"C{i % 10}"
         steps = sorted({s for r in runs for s, _ in r["evaluations"]})

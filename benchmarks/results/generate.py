@@ -50,7 +50,7 @@ def summary_table(rows):
               "IQM [95% CI]"]
     threshold = rows[0].get("threshold")
     if threshold:
-        header.append(f"median steps to {threshold} (reached)")
+        header.append(f"median steps to first reach {threshold} (runs that did)")
     lines = []
     for row in rows:
         line = [f"`{row['configuration']}`",
@@ -118,8 +118,10 @@ def sweep_page(name):
              f"bootstrap interval follow Agarwal et al. 2021 (`minirl/stats.py`).",
              "", summary_table(rows), "",
              f"Command ({meta['workers']} workers, {meta['machine']}): "
-             f"wall-clock {meta['wall_clock_s']:.0f} s, {meta['run_seconds_mean']:.0f} s "
-             f"per run on average.", "", "```", meta["command"], "```", "",
+             + (f"wall-clock {meta['wall_clock_s']:.0f} s, " if meta["wall_clock_s"] else
+                "stopped once and continued, so no one wall-clock; ")
+             + f"{meta['run_seconds_mean']:.0f} s of training per run on average.",
+             "", "```", meta["command"], "```", "",
              f"![{name}: learning curves and performance profile]({figure})", "",
              "Left: the greedy return over training, per configuration the IQM over "
              "seeds with its 95% bootstrap band. Right: the performance profile of the "
