@@ -85,6 +85,7 @@ PPO, TD3, SAC = "minirl/agents/ppo.py", "minirl/agents/td3.py", "minirl/agents/s
 HPARAMS = "minirl/agents/hparams.py"
 T_PPO, T_TD3, T_SAC = ("tests/test_ppo.py",), ("tests/test_td3.py",), ("tests/test_sac.py",)
 T_HPARAMS = ("tests/test_train.py", "tests/test_a2c.py", "tests/test_cli.py")
+T_STATS, T_TUNE = ("tests/test_stats.py",), ("tests/test_tune.py",)
 
 CATALOGUE = [
     # --- chapter 1: bandits -------------------------------------------------------------
@@ -1108,6 +1109,25 @@ CATALOGUE = [
     Mutant(CLI, "    _check_spaces(config, env, env_id, where)\n", "\n",
            (f"{T_SEC}::test_eval_on_an_env_with_other_spaces_names_both",),
            "eval --env with other spaces not checked"),
+    # --- statistics over seeds (stats.py, Agarwal et al. 2021) --------------------------------
+    Mutant("minirl/stats.py", "cut = int(0.25 * n)", "cut = int(0.2 * n)", T_STATS,
+           "IQM trims a fifth, not a quarter"),
+    Mutant("minirl/stats.py", "return float(values[cut:n - cut].mean())",
+           "return float(values[cut:n - cut + 1].mean())", T_STATS,
+           "IQM keeps one score of the top quarter"),
+    Mutant("minirl/stats.py",
+           "replicates[r] = statistic(np.take_along_axis(scores, rows, axis=0))",
+           "replicates[r] = statistic(rng.choice(scores.ravel(), size=scores.shape))",
+           T_STATS, "bootstrap pools the tasks' runs (not stratified)"),
+    Mutant("minirl/stats.py", "rows = rng.integers(runs, size=(runs, tasks))",
+           "rows = np.argsort(rng.random((runs, tasks)), axis=0)", T_STATS,
+           "bootstrap resamples without replacement"),
+    Mutant("minirl/stats.py", "[100 * alpha, 100 * (1 - alpha)]", "[alpha, 1 - alpha]",
+           T_STATS, "interval from the wrong percentiles"),
+    Mutant("minirl/stats.py", "(scores > tau).mean()", "(scores >= tau).mean()", T_STATS,
+           "performance profile counts ties"),
+    Mutant("minirl/tune.py", "else float(np.mean(values))", "else float(np.median(values))",
+           T_TUNE, "tuning objective the median, not the mean"),
 ]
 
 

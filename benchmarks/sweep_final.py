@@ -1,85 +1,118 @@
-"""How often does the final CartPole-v1 policy hold, over many seeds? One setting per call.
+"""Final greedy returns over many seeds, with ``minirl.sweep``; the results pages' data.
 
-``bench_cartpole.py`` evaluates every 5000 steps, which costs more than the training
-itself; telling a hold rate of 75% from one of 90% needs about a hundred seeds per
-setting (docs/ch10-dqn-variants.md), so this script trains without any evaluation and
-measures only the agent a run ends with: the greedy return over 20 episodes (seeds
-77000 + 100 * seed + episode). The training loop is the plain one of ``minirl.train``
-(act, step, update, reset on terminated or truncated; ``common.plain_steps``); its env
-seeding differs from ``minirl.train``'s, so a seed here is not the same run as that
-seed in ``bench_cartpole.py``. ``--workers`` processes run the seeds (one BLAS thread
-each). A held run is a final return >= 475. About 8 s per DQN run on one core.
+Each seed is an ordinary ``minirl.train`` run directory under ``--out`` (so a rerun
+continues, and ``minirl eval`` works on each run). By default a run is evaluated once,
+at its end, over 20 greedy episodes: telling a hold rate of 75% from one of 90% needs
+about a hundred seeds per setting (docs/ch10-dqn-variants.md), and periodic evaluations
+cost more than the training. A held run is a final return >= ``--threshold`` (475).
 
     python benchmarks/sweep_final.py --algo dqn --seeds 1000 40
     python benchmarks/sweep_final.py --algo dqn --seeds 1000 40 --set max_grad_norm=1.0
-    python benchmarks/sweep_final.py --algo dqn --seeds 1000 40 --lr-end 1e-4
+    python benchmarks/sweep_final.py --algo dqn --seeds 200 10 --grid lr=1e-3,3e-4 \\
+        --eval-every 5000 --eval-episodes 10 --name dqn-cartpole-lr
 
-``--lr-end`` anneals the Adam step linearly from the agent's ``lr`` to that value over
-the run (a schedule the agents do not have; measured in docs/ch08.md).
+``--name NAME`` also writes the data the results pages are generated from
+(``benchmarks/results/generate.py``): ``benchmarks/results/NAME.csv`` (the sweep's
+summary.csv), ``NAME-evaluations.csv`` (every greedy evaluation of every run) and
+``NAME.json`` (the command, the workers, the wall-clock). ``--wall-clock S`` records a
+time measured outside (a sweep run from the command line) instead of this call's;
+``--wall-clock 0``: none (a sweep stopped and continued has no one figure).
 """
 import argparse
+import csv
+import json
 import os
+import shlex
+import sys
+import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
 
-from multiprocessing import Pool  # noqa: E402
+import minirl
+from minirl.cli import parse_set
+from minirl.sweep import read_sweep, summarize
 
-import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
-
-from common import plain_steps  # noqa: E402
-from minirl.agents import make_agent  # noqa: E402
-from minirl.cli import parse_set  # noqa: E402
-
-BAR = 475.0
-FINAL_EPISODES = 20
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
-def final_return(algo, seed, steps, hparams, lr_end=None):
-    """Train ``algo`` on CartPole-v1 for ``steps`` steps; the final greedy mean return."""
-    env, eval_env = gym.make("CartPole-v1"), gym.make("CartPole-v1")
-    agent = make_agent(algo, env, seed=seed, **hparams)
-    lr0 = agent.optimizer.lr
-    for step in plain_steps(agent, env, steps, seed):
-        if lr_end is not None:  # the step size for the next step
-            agent.optimizer.lr = lr0 + (lr_end - lr0) * step / steps
-    returns = []
-    for episode in range(FINAL_EPISODES):
-        obs, _ = eval_env.reset(seed=77_000 + seed * 100 + episode)
-        total, done = 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = eval_env.step(agent.act(obs, explore=False))
-            total += reward
-            done = terminated or truncated
-        returns.append(total)
-    return float(np.mean(returns))
+def run_seconds(run_dir):
+    """A run's own wall-clock: the training time its checkpoint records."""
+    with np.load(os.path.join(run_dir, "checkpoint.npz"), allow_pickle=False) as data:
+        return float(data["loop.elapsed"])
 
 
-def _run(job):
-    return job[1], final_return(*job)
+def export(out, name, command, wall_clock, workers, threshold):
+    """Write NAME.csv, NAME-evaluations.csv and NAME.json into benchmarks/results/."""
+    rows = summarize(out, threshold=threshold, quiet=True)
+    groups, _ = read_sweep(out)
+    os.makedirs(RESULTS, exist_ok=True)
+    base = os.path.join(RESULTS, name)
+    with open(f"{base}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(f"{base}-evaluations.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["configuration", "seed", "step", "mean_return"])
+        for config, runs in groups.items():
+            for run in runs:
+                writer.writerows([config, run["seed"], step, f"{mean:.6g}"]
+                                 for step, mean in run["evaluations"])
+    seconds = [run_seconds(os.path.join(out, config, f"seed-{run['seed']}"))
+               for config, runs in groups.items() for run in runs]
+    meta = {"command": command, "workers": workers,
+            "wall_clock_s": round(wall_clock, 1) if wall_clock else None,
+            "run_seconds_mean": round(sum(seconds) / len(seconds), 1),
+            "runs": len(seconds), "threshold": threshold,
+            "minirl_version": minirl.__version__,
+            "machine": f"{os.cpu_count()} cores, shared with other jobs"}
+    with open(f"{base}.json", "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algo", default="dqn")
+    parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--seeds", type=int, nargs=2, default=(1000, 40),
                         metavar=("FIRST", "COUNT"))
     parser.add_argument("--steps", type=int, default=50_000)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--lr-end", type=float, default=None)
+    parser.add_argument("--grid", action="append", metavar="KEY=V1,V2")
+    parser.add_argument("--eval-every", type=int, help="default: --steps (only the end)")
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--threshold", type=float, default=475.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", help="default runs/sweep-final/ALGO-FIRST-COUNT")
+    parser.add_argument("--name", help="write benchmarks/results/NAME.{csv,json}")
+    parser.add_argument("--wall-clock", type=float, help="seconds measured elsewhere")
     args = parser.parse_args(argv)
-    hparams = parse_set(args.set)
     first, count = args.seeds
-    jobs = [(args.algo, seed, args.steps, hparams, args.lr_end)
-            for seed in range(first, first + count)]
-    with Pool(args.workers) as pool:
-        finals = [final for _, final in sorted(pool.map(_run, jobs))]
-    held = sum(f >= BAR for f in finals)
-    extra = f" lr -> {args.lr_end:g}" if args.lr_end is not None else ""
-    print(f"{args.algo} {hparams or 'defaults'}{extra}, seeds {first}-{first + count - 1}, "
-          f"{args.steps} steps: final >= {BAR:g} on {held}/{count}; finals "
-          + " ".join(f"{f:.0f}" for f in finals))
+    out = args.out or os.path.join("runs", "sweep-final", f"{args.algo}-{first}-{count}")
+    start = time.monotonic()
+    rows = minirl.sweep(args.algo, args.env, args.steps, f"{first}-{first + count - 1}",
+                        grid=args.grid, out=out, workers=args.workers,
+                        eval_every=args.eval_every or args.steps,
+                        eval_episodes=args.eval_episodes, threshold=args.threshold,
+                        quiet=True, **parse_set(args.set))
+    wall_clock = time.monotonic() - start if args.wall_clock is None else args.wall_clock
+    for row in rows:
+        finals = [float(f) for f in row["finals"].split()]
+        held = sum(f >= args.threshold for f in finals)
+        print(f"{args.algo} {row['configuration']} {args.set or ''}, seeds {first}-"
+              f"{first + count - 1}, {args.steps} steps: final >= {args.threshold:g} on "
+              f"{held}/{len(finals)}; IQM {row['iqm']} [{row['iqm_low']}, "
+              f"{row['iqm_high']}]; finals " + " ".join(f"{f:.0f}" for f in finals))
+    if args.name:
+        given = list(argv if argv is not None else sys.argv[1:])
+        for local in ("--wall-clock", "--out"):  # where and how long: not the command
+            if local in given:
+                del given[given.index(local):given.index(local) + 2]
+        command = "python benchmarks/sweep_final.py " + shlex.join(given)
+        export(out, args.name, command, wall_clock, args.workers, args.threshold)
+        print(f"wrote {os.path.join(RESULTS, args.name)}.csv, -evaluations.csv, .json")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ _LAZY = {
     "resume": "minirl.train",
     "evaluate": "minirl.train",
     "plot_graph": "minirl.graph",
+    "sweep": "minirl.sweep",
 }
 
 __all__ = ["Variable", "Function", "as_variable", "no_grad", "enable_grad", *_LAZY]

@@ -369,6 +369,8 @@ def build_parser():
                       help="also draw a column of stats.csv (loss, sps, ...; repeatable)")
     plot.add_argument("--window", type=int, default=20,
                       help="episodes in the moving average (default 20)")
+    from minirl.sweep import add_parsers
+    add_parsers(sub)  # minirl sweep, minirl tune
     return parser
 
 
@@ -392,8 +394,9 @@ def _run_failures():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    command = {"algos": _cmd_algos, "train": _cmd_train, "eval": _cmd_eval,
-               "plot": _cmd_plot}[args.command]
+    command = getattr(args, "handler", None) or {
+        "algos": _cmd_algos, "train": _cmd_train, "eval": _cmd_eval,
+        "plot": _cmd_plot}[args.command]
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
