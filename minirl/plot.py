@@ -571,6 +571,16 @@ def observed_band(mean, std, low, high):
     return np.clip(mean - std, low, high), np.clip(mean + std, low, high)
 
 
+def observed_errors(means, stds, observed):
+    """Error bars of mean ± std, cut to the range of ``observed`` returns: the
+    ``yerr`` (2, n) for matplotlib's ``errorbar``, below and above each mean."""
+    means = np.asarray(means, float)
+    observed = np.concatenate([np.ravel(observed), means])
+    lower, upper = observed_band(means, np.asarray(stds, float), observed.min(),
+                                 observed.max())
+    return np.array([means - lower, upper - means])
+
+
 def evaluation_band(run_dir, means, stds):
     """The band of one run's greedy evaluations: mean ± std over their episodes, clipped
     to the returns the run observed. evaluations.csv keeps each evaluation's mean and

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from minirl.plot import (FIGURE_WIDTH, evaluation_band, group_labels, observed_band,
+                         observed_errors,
                          plot_runs, seed_band, seed_range, steady_limits)
 
 
@@ -134,3 +135,10 @@ def test_stat_panel_is_scaled_to_the_steady_state(tmp_path):
     low, high = fig.axes[1].get_ylim()
     assert 650 < low < 700 and 1100 < high < 1200
     assert any("13000" in t.get_text() for t in fig.axes[1].texts)
+
+
+def test_error_bars_stop_at_the_observed_returns():
+    """mean 480 ± 60 with no return above 500 seen: the bar reaches 500, not 540;
+    mean 30 ± 40 with 10 the lowest: the bar reaches down to 10, not -10."""
+    yerr = observed_errors([480.0, 30.0], [60.0, 40.0], [10.0, 200.0, 500.0])
+    np.testing.assert_allclose(yerr, [[60.0, 20.0], [20.0, 40.0]])
