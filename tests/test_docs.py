@@ -115,7 +115,10 @@ def test_every_included_function_exists():
     show as a missing block)."""
     import importlib
     for page in DOCS.glob("*.md"):
-        for target in re.findall(r"^\s*::: (minirl[\w.]+)", page.read_text(), re.M):
+        text = page.read_text()
+        indented = re.findall(r"^[ \t]+::: minirl", text, re.M)
+        assert not indented, f"{page.name}: an indented ::: is not included, only printed"
+        for target in re.findall(r"^::: (minirl[\w.]+)", text, re.M):
             parts = target.split(".")
             for i in range(len(parts), 0, -1):
                 try:
