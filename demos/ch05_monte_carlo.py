@@ -9,8 +9,8 @@ actions an agent never took: their values are still the initial 0, not estimates
 Settings: gamma 0.9, seed 0, 1000 episodes of evaluation, 5000 of control (``--episodes``),
 epsilon 0.1, the book's single start cell. What to expect: the evaluation map close to
 chapter 4's exact values of the random policy; the control maps' greedy actions lead to
-the goal along the top row, while cells the behaviour rarely reaches keep rough values
-or hatched, untried actions.
+the goal along the top row, with values below Q* (on-policy MC values the
+epsilon-greedy policy it follows); cells the behaviour rarely reaches keep rough values.
 """
 import argparse
 import os

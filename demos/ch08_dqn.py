@@ -83,15 +83,15 @@ def main(argv=None):
     if tuned.evaluations:
         e_steps, e_mean, e_std = np.array(tuned.evaluations).T
         right.errorbar(e_steps, e_mean, observed_errors(e_mean, e_std, returns), fmt="o-",
-                       capsize=3, label="greedy return, mean ± std of 20 episodes "
-                       "(within the returns seen)")
+                       capsize=3, label="greedy return, mean ± std of 20 episodes, "
+                       "cut at the returns seen")
     right.axhline(475, color="k", ls="--", lw=1, label="solved: 475 (CartPole-v1's threshold)")
     right.set_title("tuned defaults, minirl.train, CartPole-v1 (500-step limit)\n"
                     + (f"(last greedy evaluation: {e_mean[-1]:.0f} ± {e_std[-1]:.0f})"
                        if tuned.evaluations else ""))
     right.set_xlabel("environment step")
     for ax in (left, right):  # below the axes: the curves can be anywhere
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=9,
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=9,
                   frameon=False)
         ax.grid(alpha=0.3)
     fig.tight_layout()
