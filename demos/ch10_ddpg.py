@@ -77,7 +77,7 @@ def main(argv=None):
                  label="learning starts (random actions before)")
     left.set_xlabel("environment step")
     left.set_ylabel("return")
-    left.set_title("DDPG on Pendulum-v1: return per episode (0 is the best possible)")
+    left.set_title("DDPG on Pendulum-v1: return per episode\n(0 is the best possible)")
     left.grid(alpha=0.3)
 
     image = right.pcolormesh(theta, theta_dot, torque, cmap="coolwarm",

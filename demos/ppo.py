@@ -64,7 +64,7 @@ def main(argv=None):
     left.axhline(475, color="gray", ls="--", label="solved (475)")
     left.set_xlabel("environment step")
     left.set_ylabel("return")
-    left.set_title(f"PPO on CartPole-v1, seed {args.seed}: final greedy return "
+    left.set_title(f"PPO on CartPole-v1, seed {args.seed}:\nfinal greedy return "
                    f"{final:.0f} (20 episodes)")
     left.grid(alpha=0.3)
 
