@@ -72,7 +72,7 @@ def main(argv=None):
         ev_steps, ev_mean, ev_std = np.array(result.evaluations).T
         left.errorbar(ev_steps, ev_mean, observed_errors(ev_mean, ev_std, returns),
                       fmt="o-", color="C3", capsize=3,
-                      label="greedy return, mean ± std of 5 episodes (within the returns seen)")
+                      label="greedy return, mean ± std of 5 episodes,\ncut at the returns seen")
     left.axvline(agent.learning_starts, color="gray", ls="--",
                  label="learning starts (random actions before)")
     left.set_xlabel("environment step")

@@ -60,7 +60,7 @@ def main(argv=None):
     ev_steps, ev_mean, ev_std = np.array(result.evaluations).T
     left.errorbar(ev_steps, ev_mean, observed_errors(ev_mean, ev_std, returns), fmt="o-",
                   color="C3", ms=3, capsize=2,
-                  label="greedy return, mean ± std of 5 episodes (within the returns seen)")
+                  label="greedy return, mean ± std of 5 episodes,\ncut at the returns seen")
     left.axhline(475, color="gray", ls="--", label="solved (475)")
     left.set_xlabel("environment step")
     left.set_ylabel("return")

@@ -81,7 +81,7 @@ def main(argv=None):
         right.plot(a, p, color=color, lw=2, label=f"mu = {mean}, sigma = {std}")
     right.set_xlabel("action a = 2 tanh(u), u ~ N(mu, sigma^2)")
     right.set_ylabel("density")
-    right.set_title("SAC's policy: log-density formula (lines) vs. samples (bars)")
+    right.set_title("SAC's policy:\nlog-density formula (lines) vs. samples (bars)")
     right.set_ylim(0, 2.0)
     right.grid(alpha=0.3)
     for ax in (left, right):  # below the axes: the curves reach every corner
