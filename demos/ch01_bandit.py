@@ -6,6 +6,12 @@ Figure 2: a non-stationary bandit (arm values drift): sample averages vs a const
 step size alpha, which keeps up with the drift.
 
     python demos/ch01_bandit.py --out figures --runs 200
+
+Settings: 10 arms, 1000 steps, 50 runs (``--runs``), epsilon 0.01, 0.1 and 0.3; on the
+drifting bandit epsilon 0.1, sample averages against a constant step size 0.8.
+What to expect: epsilon 0.1 ends highest (about 0.8 average reward at step 1000), 0.3
+levels off lower because it keeps exploring, 0.01 is still climbing; on the drifting
+bandit the constant step size ends above the sample average.
 """
 import argparse
 import os

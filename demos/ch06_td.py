@@ -5,6 +5,13 @@ and Q-learning (Q maps). The Q maps hatch the actions an agent never took: their
 values are still the initial 0, not estimates.
 
     python demos/ch06_td.py --out figures --episodes 10000
+
+Settings: gamma 0.9, seed 0, 1000 episodes of evaluation, 3000 of control (``--episodes``),
+the book's single start cell. What to expect: TD(0)'s map close to chapter 4's exact
+values of the random policy; Q-learning's Q equal to Q* along the path to the goal
+(0.81, 0.90, 1.00 on the top row) and SARSA's lower off that path, since it values
+the epsilon-greedy policy it follows; both take the top row to the goal, and cells
+they never reached are hatched.
 """
 import argparse
 import os

@@ -8,6 +8,9 @@ and once with GAE (``returns="gae"``, lambda 0.95), for ``--seeds`` seeds each, 
 greedy evaluation every 10,000 steps. Writes ``ch10_a2c.png``: the episode return
 (mean of the last 20 episodes) against environment steps on the left, the greedy
 evaluations on the right.
+
+What to expect: both reach greedy returns of 500 within the 100k steps on most seeds
+(the benchmark's A2C first solves in a few tens of thousands of steps).
 """
 import argparse
 import os

@@ -6,9 +6,15 @@ Trains dqn, double-dqn, per-dqn, dueling-dqn, noisy-dqn, c51 and rainbow with th
 defaults (each name switches one flag on; rainbow all of them) for ``--seeds`` seeds
 each, evaluating the greedy policy every ``--eval-every`` steps. Writes
 ``ch10_rainbow.png``: one panel per variant on shared axes, its greedy return as the
-mean over seeds with a band of +- one standard deviation (each seed a faint line) and
+mean over seeds with a band of +- one standard deviation, cut to the range the seeds
+reached (each seed a faint line) and
 plain DQN's mean in every panel for comparison; the last panel compares the final
 greedy returns. ``--jobs`` runs that many trainings at once, in separate processes.
+
+What to expect: 20k steps is short for CartPole (the benchmark trains 50k, and DQN's
+greedy return first passes 475 after a few tens of thousands of steps), so the curves are
+still rising at the end; noisy-dqn and rainbow start slower (their first 8000 steps are
+a burst of random actions).
 """
 import argparse
 import os
@@ -24,6 +30,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 import minirl  # noqa: E402
+from minirl.plot import observed_band  # noqa: E402
 
 VARIANTS = ["dqn", "double-dqn", "per-dqn", "dueling-dqn", "noisy-dqn", "c51", "rainbow"]
 
@@ -38,14 +45,16 @@ def greedy_curve(name, env, steps, seed, eval_every, eval_episodes):
 
 
 def draw_variant(ax, name, eval_steps, curves, baseline, colour, solved):
-    """One variant's seeds (faint), their mean and mean +- std (band), DQN's mean and
-    the env's "solved" return (if it has one)."""
+    """One variant's seeds (faint), their mean and mean +- std (band, cut to the range
+    the seeds reached: no CartPole band above 500), DQN's mean and the env's "solved"
+    return (if it has one)."""
     mean, std = curves.mean(axis=0), curves.std(axis=0)
+    lower, upper = observed_band(mean, std, curves.min(axis=0), curves.max(axis=0))
     if solved is not None:
         ax.axhline(solved, color="gray", ls=":", lw=1)
     for curve in curves:
         ax.plot(eval_steps, curve, color=colour, lw=0.7, alpha=0.35)
-    ax.fill_between(eval_steps, mean - std, mean + std, color=colour, alpha=0.2)
+    ax.fill_between(eval_steps, lower, upper, color=colour, alpha=0.2)
     ax.plot(eval_steps, mean, color=colour, lw=2)
     if name != "dqn":
         ax.plot(eval_steps, baseline, color="black", ls="--", lw=1)
@@ -114,7 +123,7 @@ def main(argv=None):
         ax.set_ylabel(f"greedy return\n(mean of {args.eval_episodes} episodes)")
     marks = [Line2D([], [], color="C0", lw=2, label=f"the panel's variant: mean of "
                     f"{args.seeds} seeds"),
-             Patch(color="C0", alpha=0.2, label="± 1 std over seeds"),
+             Patch(color="C0", alpha=0.2, label="± 1 std over seeds, within their range"),
              Line2D([], [], color="C0", lw=0.7, alpha=0.35, label="one seed"),
              Line2D([], [], color="black", ls="--", lw=1, label="plain dqn: mean of seeds")]
     if solved is not None:

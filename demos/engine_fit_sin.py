@@ -3,6 +3,9 @@
     python demos/engine_fit_sin.py --out runs/engine
 
 Writes ``fit_sin.png``: the learned curve over the true one, and the loss by step.
+
+What to expect: the learned curve on top of sin(x) over the sampled range, and a loss
+that falls by orders of magnitude to the noise level of the samples.
 """
 import argparse
 import os

@@ -7,6 +7,10 @@ Writes ``td3_sac_pendulum.png``: on the left both agents' greedy evaluations dur
 that SAC samples actions from, for three (mu, sigma) on Pendulum's torque bounds
 [-2, 2]: the density from ``sac.squashed_gaussian_log_prob`` against a histogram of
 actions drawn by ``sac.reparameterized_action``. A wide Gaussian piles up at the bounds.
+
+What to expect: both agents' greedy returns pass -200 within the 20k steps, SAC
+(learning from step 100) earlier than TD3 (from step 1000); the densities lie on the
+histograms.
 """
 import argparse
 import os
@@ -17,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
+from minirl.plot import observed_errors  # noqa: E402
 from minirl.agents.sac import reparameterized_action, squashed_gaussian_log_prob  # noqa: E402
 
 ENV_ID = "Pendulum-v1"
@@ -54,7 +59,9 @@ def main(argv=None):
                               eval_episodes=5)
         final, _ = minirl.evaluate(result.agent, ENV_ID, 20, seed=args.seed + 123)
         ev_steps, ev_mean, ev_std = np.array(result.evaluations).T
-        left.errorbar(ev_steps, ev_mean, ev_std, fmt="o-", ms=3, capsize=2, color=color,
+        returns = [record[2] for record in result.records]
+        left.errorbar(ev_steps, ev_mean, observed_errors(ev_mean, ev_std, returns), fmt="o-",
+                      ms=3, capsize=2, color=color,
                       label=f"{algo}: greedy return (5 episodes); final {final:.0f} (20)")
         print(f"{algo}: final greedy return {final:.1f}")
         left.axvline(result.agent.hparams["learning_starts"], color=color, ls=":", lw=1,
@@ -74,7 +81,7 @@ def main(argv=None):
         right.plot(a, p, color=color, lw=2, label=f"mu = {mean}, sigma = {std}")
     right.set_xlabel("action a = 2 tanh(u), u ~ N(mu, sigma^2)")
     right.set_ylabel("density")
-    right.set_title("SAC's policy: log-density formula (lines) vs. samples (bars)")
+    right.set_title("SAC's policy:\nlog-density formula (lines) vs. samples (bars)")
     right.set_ylim(0, 2.0)
     right.grid(alpha=0.3)
     for ax in (left, right):  # below the axes: the curves reach every corner

@@ -476,16 +476,38 @@ def group_runs(run_dirs):
     return groups
 
 
+# A legend label never runs wider than the figure: at most this many settings, each
+# value shortened, the rest counted ("+3 more").
+LABEL_SETTINGS, VALUE_CHARS = 3, 16
+
+
+def short_value(value):
+    """A setting's value in a few characters: 0.001 as 0.001, 1e-05 as 1e-05, long lists
+    and dicts cut with an ellipsis."""
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS - 1] + "…"
+
+
 def group_labels(configs):
-    """One label per configuration, naming what differs between them (for one
-    configuration: its algorithm and env)."""
+    """One label per configuration, naming only what differs between them.
+
+    Runs of different algorithms or envs are named by those alone: their other settings
+    are not comparable (one has ``lr``, the other ``tau``). Runs of one algorithm on one
+    env are named by the settings whose values differ, at most ``LABEL_SETTINGS`` of
+    them. One configuration is named by its algorithm and env."""
     def text(key, value):
-        return str(value) if key in ("algo", "env", "run") else f"{key}={value}"
+        return str(value) if key in ("algo", "env", "run") else f"{key}={short_value(value)}"
     keys = list(dict.fromkeys(k for config in configs for k in config))
-    differing = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True)
+    differing = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str)
                                          for c in configs}) > 1]
-    shown = differing or [k for k in ("algo", "env", "run") if k in keys]
-    return [" ".join(text(k, c.get(k)) for k in shown if k in c) for c in configs]
+    named = [k for k in ("algo", "env", "run") if k in differing]
+    shown = named or differing or [k for k in ("algo", "env", "run") if k in keys]
+    labels = []
+    for config in configs:
+        parts = [text(k, config.get(k)) for k in shown if k in config]
+        more = len(parts) - LABEL_SETTINGS
+        labels.append(" ".join(parts[:LABEL_SETTINGS]) + (f" +{more} more" if more > 0 else ""))
+    return labels
 
 
 def seeds_note(run_dirs):
@@ -527,6 +549,55 @@ def seed_band(curves, points=300):
     return grid, mean, std, count
 
 
+def seed_range(curves, points=300):
+    """The lowest and the highest value over runs at each step of ``seed_band``'s grid
+    (NaN where no run reaches): the range that was observed."""
+    end = max(steps[-1] for steps, _ in curves)
+    grid = np.linspace(min(steps[0] for steps, _ in curves), end, points)
+    values = np.full((len(curves), points), np.nan)
+    for i, (steps, y) in enumerate(curves):
+        inside = (grid >= steps[0]) & (grid <= steps[-1])
+        values[i, inside] = np.interp(grid[inside], steps, y)
+    reached = np.isfinite(values).any(axis=0)
+    low, high = np.full(points, np.nan), np.full(points, np.nan)
+    low[reached] = np.nanmin(values[:, reached], axis=0)
+    high[reached] = np.nanmax(values[:, reached], axis=0)
+    return low, high
+
+
+def observed_band(mean, std, low, high):
+    """mean ± std, clipped to what was observed: a band that claims no value above the
+    highest run or below the lowest (a CartPole band never rises above 500)."""
+    return np.clip(mean - std, low, high), np.clip(mean + std, low, high)
+
+
+def observed_errors(means, stds, observed):
+    """Error bars of mean ± std, cut to the range of ``observed`` returns: the
+    ``yerr`` (2, n) for matplotlib's ``errorbar``, below and above each mean."""
+    means = np.asarray(means, float)
+    observed = np.concatenate([np.ravel(observed), means])
+    lower, upper = observed_band(means, np.asarray(stds, float), observed.min(),
+                                 observed.max())
+    return np.array([means - lower, upper - means])
+
+
+def evaluation_band(run_dir, means, stds):
+    """The band of one run's greedy evaluations: mean ± std over their episodes, clipped
+    to the returns the run observed. evaluations.csv keeps each evaluation's mean and
+    std only, so the bounds are its ``min_return``/``max_return`` columns when it has
+    them and otherwise the range of every return the run recorded (training episodes
+    and evaluation means)."""
+    path = os.path.join(run_dir, "evaluations.csv")
+    rows = _read_csv(path) if os.path.exists(path) else []
+    if rows and {"min_return", "max_return"} <= rows[0].keys():
+        low = np.array([float(r["min_return"]) for r in rows])
+        high = np.array([float(r["max_return"]) for r in rows])
+    else:
+        returns = np.concatenate([read_metrics(run_dir)[1], means])
+        low, high = np.min(returns), np.max(returns)
+    return observed_band(means, stds, low, high)
+
+
 def _plot_single(ax, run_dir, window):
     """One run: every episode's return (faint), its moving average, and the greedy
     evaluations as mean +/- std over their episodes."""
@@ -540,10 +611,10 @@ def _plot_single(ax, run_dir, window):
     if len(eval_steps):
         episodes = read_run_config(run_dir).get("loop", {}).get("eval_episodes")
         over = f" over {episodes} episodes" if episodes else ""
-        ax.fill_between(eval_steps, means - stds, means + stds, color="C3", alpha=0.15,
-                        lw=0)
+        lower, upper = evaluation_band(run_dir, means, stds)
+        ax.fill_between(eval_steps, lower, upper, color="C3", alpha=0.15, lw=0)
         ax.plot(eval_steps, means, "o-", color="C3", lw=1.4, ms=4,
-                label=f"greedy evaluation: mean ± std{over}")
+                label=f"greedy evaluation: mean ± std{over}, within the observed returns")
     stop_return = read_run_config(run_dir).get("loop", {}).get("stop_return")
     if stop_return is not None:
         ax.axhline(stop_return, color="grey", ls="--", lw=1,
@@ -558,9 +629,9 @@ def _plot_groups(ax, groups, window):
         curves = [(s, smooth(r, window)) for s, r in map(read_metrics, dirs) if len(s)]
         if curves:
             grid, mean, std, count = seed_band(curves)
+            lower, upper = observed_band(mean, std, *seed_range(curves))
             ax.plot(grid, mean, color=colour, lw=1.8, label=f"{label} ({seeds_note(dirs)})")
-            several = count > 1
-            ax.fill_between(grid, mean - std, mean + std, where=several, color=colour,
+            ax.fill_between(grid, lower, upper, where=count > 1, color=colour,
                             alpha=0.2, lw=0)
         evaluations = {}
         for run_dir in dirs:
@@ -575,8 +646,21 @@ def _plot_groups(ax, groups, window):
                 label="greedy evaluation (mean over seeds)")
 
 
+def steady_limits(curves, margin=0.08):
+    """y-limits that show the steady state: the range of every run's values after its
+    first logged point, with a margin. The first row of stats.csv covers the steps
+    before learning starts (steps/s there is several times the rate under training,
+    a loss there is the first batch's), and would squash the rest of the panel."""
+    later = [y[1:] for _, y in curves if len(y) > 1]
+    values = np.concatenate(later) if later else np.concatenate([y for _, y in curves])
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = margin * (high - low) if high > low else max(abs(high), 1.0) * margin
+    return low - pad, high + pad
+
+
 def _plot_stat(ax, groups, name):
     labels = group_labels([config for config, _ in groups])
+    every_curve = []
     for i, ((_, dirs), label) in enumerate(zip(groups, labels)):
         curves = []
         for run_dir in dirs:
@@ -586,12 +670,32 @@ def _plot_stat(ax, groups, name):
                 curves.append((stats["step"][keep], stats[name][keep]))
         if not curves:
             continue
+        every_curve += curves
         grid, mean, std, count = seed_band(curves)
+        lower, upper = observed_band(mean, std, *seed_range(curves))
         ax.plot(grid, mean, color=f"C{i % 10}", lw=1.4, label=label)
-        ax.fill_between(grid, mean - std, mean + std, where=count > 1,
-                        color=f"C{i % 10}", alpha=0.2, lw=0)
+        ax.fill_between(grid, lower, upper, where=count > 1, color=f"C{i % 10}",
+                        alpha=0.2, lw=0)
+    if every_curve:
+        low, high = steady_limits(every_curve)
+        ax.set_ylim(low, high)
+        first = [y[0] for _, y in every_curve if len(y) > 1 and not low <= y[0] <= high]
+        if first:
+            ax.text(0.01, 0.97, f"first point off the scale: {max(first, key=abs):.6g}",
+                    transform=ax.transAxes, ha="left", va="top", fontsize=8, color="grey")
     ax.set_ylabel(name)
     ax.grid(alpha=0.3)
+
+
+FIGURE_WIDTH = 7.5  # inches: a learning-curve figure is never wider than this
+CHAR_WIDTH = 0.6 / 72  # inches per point of font size: an upper bound for DejaVu Sans
+
+
+def fit_text(text, width, fontsize):
+    """``text`` wrapped onto lines that fit ``width`` inches at ``fontsize`` points."""
+    import textwrap
+    chars = max(int(width / (fontsize * CHAR_WIDTH)), 10)
+    return "\n".join(textwrap.wrap(text, chars)) if len(text) > chars else text
 
 
 def plot_runs(run_dirs, path=None, window=20, title=None, show=False, stats=()):
@@ -612,7 +716,9 @@ def plot_runs(run_dirs, path=None, window=20, title=None, show=False, stats=()):
             have = sorted({c for d in run_dirs for c in read_stats(d)} - {"step"})
             raise ValueError(f"no run has a stats.csv column {name!r}; columns: "
                              f"{', '.join(have) or 'none (no stats.csv)'}")
-    fig = new_figure((7.5, 4.2 + 2.0 * len(stats)), show)
+    fig = new_figure((FIGURE_WIDTH, 4.2 + 2.0 * len(stats)), show)
+    # Constrained layout makes room for the legend below the axes; tight_layout cannot.
+    fig.set_layout_engine("constrained")
     axes = fig.subplots(1 + len(stats), 1, sharex=True, squeeze=False,
                         gridspec_kw={"height_ratios": [2] + [1] * len(stats)})[:, 0]
     ax = axes[0]
@@ -622,19 +728,24 @@ def plot_runs(run_dirs, path=None, window=20, title=None, show=False, stats=()):
                          f"{read_run_config(run_dirs[0]).get('seed')})"
     else:
         _plot_groups(ax, groups, window)
-        title = title or (f"mean ± std over the seeds that reach each step; returns "
-                          f"averaged over the last {window} episodes")
+        title = title or (f"mean over the seeds that reach each step, band ± std within "
+                          f"the seeds' range; returns averaged over the last {window} "
+                          f"episodes")
     ax.set_ylabel("return")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(fit_text(title, FIGURE_WIDTH, 10), fontsize=10)
     ax.grid(alpha=0.3)
     if ax.lines:
-        # Below the axes: a legend must never cover the curves it explains.
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 if not stats else -0.06),
-                  ncol=2, fontsize=8, frameon=False)
+        # Below the axes: a legend must never cover the curves it explains. One column
+        # when a label would not fit in half the width, so it never widens the figure.
+        handles, labels = ax.get_legend_handles_labels()
+        labels = [fit_text(label, FIGURE_WIDTH - 0.6, 8) for label in labels]
+        half = max(len(line) for label in labels for line in label.split("\n"))
+        ncol = 2 if half * 8 * CHAR_WIDTH < (FIGURE_WIDTH - 0.6) / 2 else 1
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12 if not
+                  stats else -0.06), ncol=ncol, fontsize=8, frameon=False)
     for panel, name in zip(axes[1:], stats):
         _plot_stat(panel, groups, name)
     axes[-1].set_xlabel("environment step")
-    fig.tight_layout()
     return finish(fig, path, show)
 
 

@@ -25,6 +25,10 @@ pytestmark = pytest.mark.docs
 # The chapter pages, each with key equations and the source beside them.
 CHAPTERS = ["ch01-06-tabular", "ch07", "ch08", "ch09", "ch10-parallel", "ch10-ddpg",
             "ch10-dqn-variants"]
+# Every algorithm and chapter page, in one layout.
+ALGORITHM_PAGES = [*CHAPTERS, "ppo", "td3", "sac"]
+SECTIONS = ["Quick facts", "Key equations", "Pseudocode", "Implementation details",
+            "What the tests prove", "Results"]
 
 
 def chromium_path():
@@ -86,6 +90,58 @@ def test_each_chapter_page_shows_the_source_beside_its_formulas(site, chapter):
     assert sources, f"{chapter}: no source included"
     formulas = html.count('class="arithmatex"')
     assert formulas >= len(sources), f"{chapter}: {formulas} formulas, {len(sources)} sources"
+
+
+@pytest.mark.parametrize("name", ALGORITHM_PAGES)
+def test_each_algorithm_page_has_the_one_layout_and_no_run_log(name):
+    """The sections in one order, the results as a link to the results pages, and no
+    table of per-seed numbers typed into the page (those come from data files)."""
+    text = (DOCS / f"{name}.md").read_text()
+    headings = [h.split(" (")[0] for h in re.findall(r"^## (.+)$", text, re.M)]
+    assert [h for h in headings if h in SECTIONS] == SECTIONS, f"{name}: {headings}"
+    results = text[text.index("## Results"):]
+    assert "](results/index.md" in results, f"{name}: results do not link the results pages"
+    seeds_row = re.compile(r"^\|.*seed.*\|$", re.M | re.I)
+    numbers_row = re.compile(r"^\|(?:[^|]*\|)*\s*[−-]?\d+(?:\.\d+)?\s*,\s*[−-]?\d+(?:\.\d+)?"
+                             r"\s*,\s*[−-]?\d+", re.M)
+    assert not numbers_row.search(text), f"{name}: a table row of per-seed numbers"
+    assert not [row for row in seeds_row.findall(text) if re.search(r"\| *[−-]?\d{2,}", row)], \
+        f"{name}: a table of per-seed numbers"
+    assert len(text.splitlines()) <= 320, f"{name}: {len(text.splitlines())} lines"
+
+
+def test_every_included_function_exists():
+    """Each `::: minirl.x.f` names a function of today's code (a wrong name would only
+    show as a missing block)."""
+    import importlib
+    for page in DOCS.glob("*.md"):
+        for target in re.findall(r"^(?:    )*::: (minirl[\w.]+)", page.read_text(), re.M):
+            parts = target.split(".")
+            for i in range(len(parts), 0, -1):
+                try:
+                    obj = importlib.import_module(".".join(parts[:i]))
+                    break
+                except ImportError:
+                    continue
+            for attribute in parts[i:]:
+                assert hasattr(obj, attribute), f"{page.name}: {target}"
+                obj = getattr(obj, attribute)
+
+
+def test_no_include_is_left_as_text(site):
+    """A `:::` line indented by other than a multiple of four spaces is printed, not
+    included."""
+    for page in pages(site):
+        assert "::: minirl" not in page.read_text(), page.relative_to(site)
+
+
+def test_the_readme_starts_with_the_two_commands_not_a_results_log():
+    """Its first screen says what minirl is and gives the command to train and the one
+    to test; no paragraph of per-seed returns."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    first_screen = "\n".join(lines[:60])
+    assert "minirl train dqn" in first_screen and "python -m pytest" in first_screen
+    assert not re.search(r"(?:\d+(?:\.\d+)?, ){3,}", first_screen), "per-seed numbers"
 
 
 def test_no_page_links_a_script_style_font_or_image_from_the_web(site):
