@@ -191,7 +191,7 @@ def test_backward_of_a_leaf_accumulates_like_any_leaf():
 
 
 def test_no_grad_ops_keep_no_inputs_and_compute_the_same():
-    # The lean path records nothing: the inputs can be freed as soon as the caller
+    # Without a graph nothing is recorded: the inputs can be freed as soon as the caller
     # drops them, and the value is the one the graph-building path computes.
     gc.disable()
     try:
