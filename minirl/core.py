@@ -255,9 +255,12 @@ class Variable:
         return _F.max(self, axis, keepdims)
 
 
+_new_variable = object.__new__
+
+
 def _constant(data):
     """A Variable that takes no gradient, built without __init__'s checks (hot path)."""
-    v = Variable.__new__(Variable)
+    v = _new_variable(Variable)
     v.data = data
     v.grad = None
     v.creator = None
@@ -300,7 +303,9 @@ class Function:
             raise shape_error(type(self).__name__, arrays, error) from None
         if y.__class__ is not np.ndarray:
             y = np.asarray(y)  # reductions to a scalar return NumPy scalars
-        output = _constant(y)
+        output = _new_variable(Variable)  # _constant(y), inlined: it runs for every op
+        output.data, output.grad, output.creator = y, None, None
+        output.generation, output.name, output.requires_grad = 0, None, False
         if Config.enable_backprop:
             self.record(inputs, arrays, output)
         return output
