@@ -294,6 +294,13 @@ def test_bind_makes_the_parameters_views_of_a_given_array():
     np.testing.assert_array_equal(net.scale.data, [0.0])
     shared[0] = 5.0
     assert net.scale.data[0] == 5.0
+    # Loading a state writes into the views (as a step does): the layout stays whole.
+    other = TwoHeads()
+    other.scale.data[...] = 3.0
+    net.load_state_dict(other.state_dict())
+    assert layout.intact() and shared[0] == 3.0
+    np.testing.assert_array_equal(shared, np.concatenate(
+        [p.data.ravel() for p in other.parameters()]))
 
 
 def test_state_dict_keys_are_unchanged_by_the_layout():
