@@ -422,6 +422,36 @@ def blas_threads():
                      if i["user_api"] == "blas") or "none found"
 
 
+def subnormal_cost(weights, rng, repeats=300):
+    """Adam late in a run: one step of the DQN's Adam with normal moments, and with the
+    moments of every parameter fallen to 1e-39, a subnormal float32 (what the dead ReLU
+    units of a long run leave, if nothing flushes them; ``optim.flush_to_zero``)."""
+    net = L.MLP(SIZES)
+    net.load_state_dict(weights)
+    opt = optim.Adam(net.parameters(), lr=LR, betas=BETAS, eps=EPS)
+    for p in net.parameters():
+        p.grad = np.zeros_like(p.data)  # dead units: the moments only decay
+    fills = {"moments 1e-3, 1e-6": (1e-3, 1e-6), "m subnormal": (1e-39, 1e-6),
+             "m and v subnormal": (1e-39, 1e-41)}
+    times = {name: [] for name in fills}
+    for _ in range(repeats):
+        for name, (m, v) in fills.items():
+            opt.m.fill(m)
+            opt.v.fill(v)
+            opt.t = 1  # never a 100th step here: nothing is flushed
+            t0 = time.perf_counter()
+            opt.step()
+            times[name].append(time.perf_counter() - t0)
+    flush = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        optim.flush_to_zero(opt.m, opt.v)
+        flush.append(time.perf_counter() - t0)
+    print("\nAdam late in a run (median microseconds per step, 4-128-128-2): " + ", ".join(
+        f"{name} {statistics.median(t) * 1e6:.1f}" for name, t in times.items())
+          + f"; flush_to_zero of m and v {statistics.median(flush) * 1e6:.1f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=2000)
@@ -454,6 +484,8 @@ def main(argv=None):
     check_agreement(factories, weights, make_batch(32, rng))
     print("loss, gradients and 50 Adam steps agree across", ", ".join(factories))
 
+    if hasattr(optim, "flush_to_zero"):
+        subnormal_cost(weights, rng)
     runs = []
     for run in range(args.runs):
         results, faults = measure(factories, weights, rng, args.repeats)
