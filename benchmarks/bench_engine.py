@@ -458,6 +458,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=1, help="whole measurements to repeat")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch.set_num_threads (default 1, as OPENBLAS_NUM_THREADS=1)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="leave PyTorch out even if it is installed")
     parser.add_argument("--default-allocator", action="store_true",
                         help="leave glibc's malloc as it is (temporaries page-fault)")
     args = parser.parse_args(argv)
@@ -473,6 +475,8 @@ def main(argv=None):
     factories = {"book": BookDQN, "pick": PickDQN, "limit": LimitDQN,
                  "limit32": Limit32DQN}
     try:
+        if args.no_torch:
+            raise ImportError("--no-torch")
         import torch
         torch.set_num_threads(args.threads)
         factories["torch"] = make_torch

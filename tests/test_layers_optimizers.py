@@ -350,6 +350,14 @@ def test_adam_on_the_flat_array_and_per_parameter_follow_algorithm_1():
         skipped.params[0].grad = grads[1]
         skipped.step()
     np.testing.assert_array_equal(opt.state_dict()["m.1"], skipped.state_dict()["m.0"])
+    # The moments of the step taken one parameter at a time were kept: the next step,
+    # on the flat array again, starts from them.
+    steps.append(steps[1])
+    for p, g in zip(flat_params, steps[-1]):
+        p.grad = g
+    opt.step()
+    for p, want in zip(flat_params, adam_by_hand(start, steps)):
+        np.testing.assert_allclose(p.data, want, rtol=1e-12)
 
 
 def test_a_network_inside_a_larger_layout_is_found_as_its_stretch():
