@@ -51,6 +51,7 @@ It prints the number of BLAS threads NumPy uses (threadpoolctl; one unless
 """
 import argparse
 import ctypes
+import itertools
 import ctypes.util
 import resource
 import statistics
@@ -69,6 +70,7 @@ GAMMA = 0.98
 LR = 5e-4
 BETAS = (0.9, 0.999)
 EPS = 1e-8
+BATCHES = 100  # minibatches each update draws from in turn
 
 
 def make_batch(batch_size, rng):
@@ -376,17 +378,18 @@ def measure(factories, weights, rng, repeats):
     update: task -> implementation -> faults."""
     results, faults = {}, {}
     for batch_size in (32, 256):
-        batch = make_batch(batch_size, rng)
+        # Minibatches drawn in turn from a pool, as from a replay buffer: timed on one
+        # batch over and over, some runs slowed single implementations 25-100 fold.
+        pool = [make_batch(batch_size, rng) for _ in range(BATCHES)]
         impls = {name: factory(weights) for name, factory in factories.items()}
-        for impl in impls.values():
+        updates = {name: (lambda impl=impl, draw=itertools.cycle(pool): impl.update(next(draw)))
+                   for name, impl in impls.items()}
+        for update in updates.values():
             for _ in range(50):  # warm up caches and allocators
-                impl.update(batch)
+                update()
         task = f"update, batch {batch_size}"
-        faults[task] = {name: page_faults_per_call(lambda impl=impl: impl.update(batch))
-                        for name, impl in impls.items()}
-        results[task] = interleaved_medians(
-            {name: (lambda impl=impl: impl.update(batch)) for name, impl in impls.items()},
-            repeats)
+        faults[task] = {name: page_faults_per_call(update) for name, update in updates.items()}
+        results[task] = interleaved_medians(updates, repeats)
     obs = rng.standard_normal(SIZES[0]).astype(np.float32)
     impls = {name: factory(weights) for name, factory in factories.items()}
     results["act, 1 observation"] = interleaved_medians(
