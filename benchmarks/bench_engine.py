@@ -4,11 +4,17 @@ The DQN update: MLP 4 -> 128 -> 128 -> 2 (ReLU), a batch of transitions, Q(s, a)
 indexing, the target network's max under no_grad, MSE, backward, an Adam step. And
 action selection: one observation forward, argmax.
 
-Three implementations of exactly the same computation, on identical weights:
+Implementations of exactly the same computation, on identical weights:
 
-* ``minirl``   -- the autograd engine, written as an agent would write it;
+* ``book``     -- minirl written the way the book writes chapter 8's update:
+                  ``q = qnet(s)[np.arange(B), a]``, the target under ``no_grad`` from
+                  the target network's ``max(axis=1)``, ``F.mean_squared_error``,
+                  ``zero_grad``, ``backward``, a plain ``Adam(qnet.parameters())`` step;
+* ``pick``     -- the same with ``F.pick(q, a)`` for Q(s, a) and the target formed on
+                  ``.data``, as ``DQNAgent.learn`` writes it;
 * ``limit``    -- the fastest handwritten NumPy we know: parameters, gradients and
                   Adam's moments in flat float32 buffers with a view per layer, the
+                  forward pass in place (ReLU against a cached zeros array), the
                   backward pass written out by hand straight into the gradient views
                   (``out=``), and Adam fused into one pass of in-place operations over
                   the whole buffer: the limit that NumPy allows for the same arithmetic
@@ -18,7 +24,7 @@ Three implementations of exactly the same computation, on identical weights:
                   differently, so a seeded run would not repeat minirl's bit for bit;
 * ``torch``    -- PyTorch on the CPU, when it is importable (never required).
 
-Before timing, the script checks that all three agree on the loss and the gradients
+Before timing, the script checks that all of them agree on the loss and the gradients
 of one update and on the parameters after 50 Adam steps. Then it times them
 interleaved -- rounds of ten calls of each implementation, in a rotating order -- so
 that a busy machine slows all of them alike, and prints medians and ratios; with
@@ -38,10 +44,14 @@ the tables compare arithmetic and bookkeeping. ``--default-allocator`` leaves ma
 as it is. The setting speeds up any NumPy program with large temporaries; minirl does
 not set it for you.
 
+It prints the number of BLAS threads NumPy uses (threadpoolctl; one unless
+``OPENBLAS_NUM_THREADS`` or ``MINIRL_NUM_THREADS`` says otherwise) and PyTorch's.
+
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_engine.py [--repeats 2000] [--runs 3]
 """
 import argparse
 import ctypes
+import itertools
 import ctypes.util
 import resource
 import statistics
@@ -60,6 +70,7 @@ GAMMA = 0.98
 LR = 5e-4
 BETAS = (0.9, 0.999)
 EPS = 1e-8
+BATCHES = 100  # minibatches each update draws from in turn
 
 
 def make_batch(batch_size, rng):
@@ -73,7 +84,9 @@ def make_batch(batch_size, rng):
 
 
 # --- minirl ------------------------------------------------------------------------
-class MinirlDQN:
+class PickDQN:
+    """Q(s, a) with ``F.pick``, the target on ``.data``: as DQNAgent.learn writes it."""
+
     def __init__(self, weights):
         self.qnet = L.MLP(SIZES)
         self.target = L.MLP(SIZES)
@@ -107,10 +120,35 @@ class MinirlDQN:
         return [p.data for p in self.qnet.parameters()]
 
 
+class BookDQN(PickDQN):
+    """The update as the book writes it (DQNAgent.update of chapter 8), with no_grad for
+    the target and PyTorch's names (zero_grad, step) for the optimizer."""
+
+    def update(self, b):
+        s, a, r, next_s, done = (b["obs"], b["action"], b["reward"], b["next_obs"],
+                                 b["terminated"])
+        q = self.qnet(s)[np.arange(len(a)), a]
+        with no_grad():
+            next_q = self.target(next_s).max(axis=1)
+            target = r + (1 - done) * GAMMA * next_q
+        loss = F.mean_squared_error(q, target)
+        self.qnet.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.data)
+
+
 # --- the handwritten limit -----------------------------------------------------------
+_ZEROS = {}
+
+
 def relu(x):
-    # max against a contiguous zeros array: NumPy's fastest loop for it.
-    return np.maximum(x, np.zeros(x.shape, x.dtype))
+    """max(x, 0) in place, against a cached contiguous zeros array: NumPy's fastest loop
+    for it (a broadcast scalar 0 runs about 3x slower), and no new array."""
+    zeros = _ZEROS.get(x.shape)
+    if zeros is None:
+        zeros = _ZEROS[x.shape] = np.zeros(x.shape, x.dtype)
+    return np.maximum(x, zeros, out=x)
 
 
 def flat_views(flat, shapes):
@@ -145,15 +183,20 @@ class LimitDQN:
         tW1, tb1, tW2, tb2, tW3, tb3 = self.tp
         gW1, gb1, gW2, gb2, gW3, gb3 = self.g
         obs, action, n = b["obs"], b["action"], len(b["action"])
-        h1 = obs @ W1
-        h1 += b1
-        a1 = relu(h1)
-        h2 = a1 @ W2
-        h2 += b2
-        a2 = relu(h2)
+        a1 = obs @ W1
+        a1 += b1
+        relu(a1)  # in place: a1 > 0 exactly where h1 > 0, so backward masks with it
+        a2 = a1 @ W2
+        a2 += b2
+        relu(a2)
         q = a2 @ W3
         q += b3
-        nq = relu(relu(b["next_obs"] @ tW1 + tb1) @ tW2 + tb2) @ tW3 + tb3
+        nh = b["next_obs"] @ tW1
+        nh += tb1
+        nh2 = relu(nh) @ tW2
+        nh2 += tb2
+        nq = relu(nh2) @ tW3
+        nq += tb3
         target = b["reward"] + GAMMA * (1 - b["terminated"]) * nq.max(axis=1)
         rows = np.arange(n)
         diff = q[rows, action] - target
@@ -163,11 +206,11 @@ class LimitDQN:
         np.matmul(a2.T, gq, out=gW3)
         np.sum(gq, axis=0, out=gb3)
         gh2 = gq @ W3.T
-        gh2 *= h2 > 0
+        gh2 *= a2 > 0
         np.matmul(a1.T, gh2, out=gW2)
         np.sum(gh2, axis=0, out=gb2)
         gh1 = gh2 @ W2.T
-        gh1 *= h1 > 0
+        gh1 *= a1 > 0
         np.matmul(obs.T, gh1, out=gW1)
         np.sum(gh1, axis=0, out=gb1)
         self.adam()
@@ -200,7 +243,13 @@ class LimitDQN:
 
     def act(self, obs):
         W1, b1, W2, b2, W3, b3 = self.p
-        return int((relu(relu(obs @ W1 + b1) @ W2 + b2) @ W3 + b3).argmax())
+        h = obs @ W1
+        h += b1
+        h = relu(h) @ W2
+        h += b2
+        q = relu(h) @ W3
+        q += b3
+        return int(q.argmax())
 
     def grads(self):
         return self.g
@@ -269,20 +318,20 @@ def make_torch(weights):
 
 def check_agreement(factories, weights, batch, steps=50):
     """Same loss and gradients on one update, and the same parameters after ``steps``
-    Adam steps, for every implementation (each compared with minirl)."""
+    Adam steps, for every implementation (each compared with the book form)."""
     impls = {name: factory(weights) for name, factory in factories.items()}
     first = {name: (impl.update(batch), [np.array(g) for g in impl.grads()])
              for name, impl in impls.items()}
     for _ in range(steps - 1):
         for impl in impls.values():
             impl.update(batch)
-    loss, grads = first["minirl"]
+    loss, grads = first["book"]
     for name, impl in impls.items():
         assert np.isclose(first[name][0], loss, rtol=1e-5), (name, first[name][0], loss)
         for k, (g, r) in enumerate(zip(first[name][1], grads)):
             np.testing.assert_allclose(g, r, rtol=1e-3, atol=1e-6,
                                        err_msg=f"{name}: gradient of {NAMES[k]}")
-        for k, (w, r) in enumerate(zip(impl.weights(), impls["minirl"].weights())):
+        for k, (w, r) in enumerate(zip(impl.weights(), impls["book"].weights())):
             np.testing.assert_allclose(w, r, rtol=1e-3, atol=1e-5,
                                        err_msg=f"{name}: {NAMES[k]} after {steps} steps")
 
@@ -329,17 +378,18 @@ def measure(factories, weights, rng, repeats):
     update: task -> implementation -> faults."""
     results, faults = {}, {}
     for batch_size in (32, 256):
-        batch = make_batch(batch_size, rng)
+        # Minibatches drawn in turn from a pool, as from a replay buffer: timed on one
+        # batch over and over, some runs slowed single implementations 25-100 fold.
+        pool = [make_batch(batch_size, rng) for _ in range(BATCHES)]
         impls = {name: factory(weights) for name, factory in factories.items()}
-        for impl in impls.values():
+        updates = {name: (lambda impl=impl, draw=itertools.cycle(pool): impl.update(next(draw)))
+                   for name, impl in impls.items()}
+        for update in updates.values():
             for _ in range(50):  # warm up caches and allocators
-                impl.update(batch)
+                update()
         task = f"update, batch {batch_size}"
-        faults[task] = {name: page_faults_per_call(lambda impl=impl: impl.update(batch))
-                        for name, impl in impls.items()}
-        results[task] = interleaved_medians(
-            {name: (lambda impl=impl: impl.update(batch)) for name, impl in impls.items()},
-            repeats)
+        faults[task] = {name: page_faults_per_call(update) for name, update in updates.items()}
+        results[task] = interleaved_medians(updates, repeats)
     obs = rng.standard_normal(SIZES[0]).astype(np.float32)
     impls = {name: factory(weights) for name, factory in factories.items()}
     results["act, 1 observation"] = interleaved_medians(
@@ -348,21 +398,61 @@ def measure(factories, weights, rng, repeats):
     return results, faults
 
 
+RATIOS = [("book", "limit"), ("pick", "limit"), ("book", "limit32"), ("torch", "book"),
+          ("torch", "limit")]
+
+
 def print_table(results, names, faults=None):
-    header = f"{'':24}" + "".join(f"{n:>10}" for n in names) + f"{'minirl/limit':>14}"
-    header += f"{'minirl/limit32':>16}"
-    # torch/limit bounds torch/minirl: torch/minirl = (torch/limit) / (minirl/limit)
-    print(header + (f"{'torch/minirl':>14}{'torch/limit':>13}" if "torch" in names else ""))
+    ratios = [(a, b) for a, b in RATIOS if a in names and b in names]
+    print(f"{'':24}" + "".join(f"{n:>9}" for n in names)
+          + "".join(f"{a + '/' + b:>14}" for a, b in ratios))
     for task, row in results.items():
-        line = f"{task:24}" + "".join(f"{row[n]:10.1f}" for n in names)
-        line += f"{row['minirl'] / row['limit']:14.2f}{row['minirl'] / row['limit32']:16.2f}"
-        if "torch" in names:
-            line += f"{row['torch'] / row['minirl']:14.2f}{row['torch'] / row['limit']:13.2f}"
-        print(line)
+        print(f"{task:24}" + "".join(f"{row[n]:9.1f}" for n in names)
+              + "".join(f"{row[a] / row[b]:14.2f}" for a, b in ratios))
     if faults:
         print("page faults per update: " + "; ".join(
             f"{task}: " + ", ".join(f"{n} {f:.0f}" for n, f in row.items())
             for task, row in faults.items()))
+
+
+def blas_threads():
+    """NumPy's BLAS libraries and their thread counts, as threadpoolctl sees them."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed: unknown"
+    return ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info()
+                     if i["user_api"] == "blas") or "none found"
+
+
+def subnormal_cost(weights, rng, repeats=300):
+    """Adam late in a run: one step of the DQN's Adam with normal moments, and with the
+    moments of every parameter fallen to 1e-39, a subnormal float32 (what the dead ReLU
+    units of a long run leave, if nothing flushes them; ``optim.flush_to_zero``)."""
+    net = L.MLP(SIZES)
+    net.load_state_dict(weights)
+    opt = optim.Adam(net.parameters(), lr=LR, betas=BETAS, eps=EPS)
+    for p in net.parameters():
+        p.grad = np.zeros_like(p.data)  # dead units: the moments only decay
+    fills = {"moments 1e-3, 1e-6": (1e-3, 1e-6), "m subnormal": (1e-39, 1e-6),
+             "m and v subnormal": (1e-39, 1e-41)}
+    times = {name: [] for name in fills}
+    for _ in range(repeats):
+        for name, (m, v) in fills.items():
+            opt.m.fill(m)
+            opt.v.fill(v)
+            opt.t = 1  # never a 100th step here: nothing is flushed
+            t0 = time.perf_counter()
+            opt.step()
+            times[name].append(time.perf_counter() - t0)
+    flush = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        optim.flush_to_zero(opt.m, opt.v)
+        flush.append(time.perf_counter() - t0)
+    print("\nAdam late in a run (median microseconds per step, 4-128-128-2): " + ", ".join(
+        f"{name} {statistics.median(t) * 1e6:.1f}" for name, t in times.items())
+          + f"; flush_to_zero of m and v {statistics.median(flush) * 1e6:.1f}")
 
 
 def main(argv=None):
@@ -371,6 +461,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=1, help="whole measurements to repeat")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch.set_num_threads (default 1, as OPENBLAS_NUM_THREADS=1)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="leave PyTorch out even if it is installed")
     parser.add_argument("--default-allocator", action="store_true",
                         help="leave glibc's malloc as it is (temporaries page-fault)")
     args = parser.parse_args(argv)
@@ -383,18 +475,24 @@ def main(argv=None):
         print("allocator: no glibc mallopt here; left as it is")
     rng = np.random.default_rng(0)
     weights = L.MLP(SIZES, rng=rng).state_dict()
-    factories = {"minirl": MinirlDQN, "limit": LimitDQN, "limit32": Limit32DQN}
+    factories = {"book": BookDQN, "pick": PickDQN, "limit": LimitDQN,
+                 "limit32": Limit32DQN}
     try:
+        if args.no_torch:
+            raise ImportError("--no-torch")
         import torch
         torch.set_num_threads(args.threads)
         factories["torch"] = make_torch
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+        print(f"torch {torch.__version__}: {torch.get_num_threads()} threads")
     except ImportError:
         print("torch not importable: comparing minirl with the handwritten limit only")
+    print(f"NumPy {np.__version__}, BLAS threads: {blas_threads()}")
 
     check_agreement(factories, weights, make_batch(32, rng))
     print("loss, gradients and 50 Adam steps agree across", ", ".join(factories))
 
+    if hasattr(optim, "flush_to_zero"):
+        subnormal_cost(weights, rng)
     runs = []
     for run in range(args.runs):
         results, faults = measure(factories, weights, rng, args.repeats)
@@ -407,10 +505,9 @@ def main(argv=None):
         print_table({task: {n: statistics.median(r[task][n] for r in runs) for n in factories}
                      for task in runs[0]}, list(factories))
         for task in runs[0]:
-            for limit in ("limit", "limit32"):
-                ratios = [r[task]["minirl"] / r[task][limit] for r in runs]
-                print(f"  {task}: minirl/{limit} per run "
-                      + ", ".join(f"{x:.2f}" for x in ratios))
+            for a, b in RATIOS[:3]:
+                ratios = [r[task][a] / r[task][b] for r in runs]
+                print(f"  {task}: {a}/{b} per run " + ", ".join(f"{x:.2f}" for x in ratios))
     return runs
 
 

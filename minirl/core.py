@@ -78,7 +78,6 @@ class Variable:
     """
     __slots__ = ("data", "grad", "creator", "generation", "name", "requires_grad",
                  "__weakref__")
-    grad_view = None  # a Parameter's stretch of a flat gradient array (layers.py)
     # An ndarray on the left of an operator (ndarray + Variable) must hand the work to
     # Variable.__radd__ instead of broadcasting over our object element by element.
     __array_ufunc__ = None
@@ -143,19 +142,7 @@ class Variable:
         (as in PyTorch) until ``zero_grad``/``cleargrad``. A leaf called on its own
         accumulates too: it is its own leaf.
         """
-        if grad is None:
-            if self.data.size != 1:
-                raise ValueError(
-                    f"backward() on a non-scalar Variable of shape {self.shape} needs a "
-                    f"seed gradient: call .backward(grad) with an array of that shape, "
-                    f"or reduce it first (F.sum, F.mean)")
-            grad = np.ones(self.data.shape, self.data.dtype)  # (np.ones_like: slower)
-        else:
-            grad = as_array(grad.data if isinstance(grad, Variable) else grad,
-                            dtype=self.data.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward(): seed gradient has shape {grad.shape}, "
-                                 f"the Variable has shape {self.shape}")
+        grad = self._seed(grad)
         if self.creator is None:  # a leaf: dself/dself = 1, accumulated like any leaf
             self.grad = grad if self.grad is None else self.grad + grad
             return
@@ -168,19 +155,13 @@ class Variable:
         while heap:
             f = heapq.heappop(heap)[2]
             output = f.output()
-            gy = output.grad
-            grads = f.backward(gy)
+            grads = f.backward(output.grad)
             if not isinstance(grads, tuple):
                 grads = (grads,)
             for x, gx in zip(f.inputs, grads):
                 if gx is None or not x.requires_grad:
                     continue
-                data = x.data
-                if gx.shape != data.shape:
-                    # The one place where broadcasting is undone (see sum_to).
-                    gx = sum_to(gx, data.shape)
-                if gx.dtype != data.dtype and data.dtype.kind == "f":
-                    gx = gx.astype(data.dtype)
+                gx = _fit(gx, x.data)
                 if x.creator is None or x.creator in seen:
                     # A leaf, or a variable already reached in this pass: accumulate.
                     x.grad = gx if x.grad is None else x.grad + gx
@@ -188,12 +169,27 @@ class Variable:
                     # An intermediate's first gradient of this pass: afresh, not added
                     # to what an earlier backward(retain_grad=True) left on it.
                     x.grad = gx
-                    creator = x.creator
-                    seen.add(creator)
-                    heapq.heappush(heap, (-creator.generation, tie, creator))
+                    seen.add(x.creator)
+                    heapq.heappush(heap, (-x.creator.generation, tie, x.creator))
                     tie += 1
             if not retain_grad and output is not self:
                 output.grad = None  # an intermediate's gradient is no longer needed
+
+    def _seed(self, grad):
+        """dL/d(self) to start backward from: 1 for a scalar, else ``grad`` checked."""
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() on a non-scalar Variable of shape {self.shape} needs a "
+                    f"seed gradient: call .backward(grad) with an array of that shape, "
+                    f"or reduce it first (F.sum, F.mean)")
+            return np.ones(self.data.shape, self.data.dtype)  # (np.ones_like: slower)
+        grad = as_array(grad.data if isinstance(grad, Variable) else grad,
+                        dtype=self.data.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward(): seed gradient has shape {grad.shape}, "
+                             f"the Variable has shape {self.shape}")
+        return grad
 
     # -- operators: defined in functions.py, bound here ------------------------------
     def __add__(self, other):
@@ -259,9 +255,12 @@ class Variable:
         return _F.max(self, axis, keepdims)
 
 
+_new_variable = object.__new__
+
+
 def _constant(data):
     """A Variable that takes no gradient, built without __init__'s checks (hot path)."""
-    v = Variable.__new__(Variable)
+    v = _new_variable(Variable)
     v.data = data
     v.grad = None
     v.creator = None
@@ -304,7 +303,9 @@ class Function:
             raise shape_error(type(self).__name__, arrays, error) from None
         if y.__class__ is not np.ndarray:
             y = np.asarray(y)  # reductions to a scalar return NumPy scalars
-        output = _constant(y)
+        output = _new_variable(Variable)  # _constant(y), inlined: it runs for every op
+        output.data, output.grad, output.creator = y, None, None
+        output.generation, output.name, output.requires_grad = 0, None, False
         if Config.enable_backprop:
             self.record(inputs, arrays, output)
         return output
@@ -338,22 +339,21 @@ class Function:
         """Whether input i wants a gradient: lets costly backward terms be skipped."""
         return self.inputs[i].requires_grad
 
-    def grad_buffer(self, i):
-        """Where input i's gradient may be written in place (``out=``), or None.
-
-        A parameter laid out flat (``layers.FlatParameters``) that has no gradient yet
-        gets it written straight into its stretch of the flat gradient array, as a
-        handwritten backward pass would, instead of into a new array copied there
-        afterwards. (Once it has one, a second gradient is a new array, summed in.)
-        """
-        x = self.inputs[i]
-        return x.grad_view if x.grad is None else None
-
 
 def shape_error(op, arrays, error):
     """The ValueError for inputs an op cannot combine, naming the op and their shapes."""
     shapes = ", ".join(str(np.shape(a)) for a in arrays)
     return ValueError(f"{op}: cannot combine inputs of shapes {shapes}: {error}")
+
+
+def _fit(gx, data):
+    """A gradient made to fit its input: broadcasting undone (the one place where it
+    is, see sum_to), and a float input's dtype kept."""
+    if gx.shape != data.shape:
+        gx = sum_to(gx, data.shape)
+    if gx.dtype != data.dtype and data.dtype.kind == "f":
+        gx = gx.astype(data.dtype)
+    return gx
 
 
 def sum_to(x, shape):

@@ -7,7 +7,7 @@ shape. Ops never change the dtype of their inputs (float32 stays float32).
 """
 import numpy as np
 
-from minirl import core
+from minirl import core, nograd
 from minirl.core import Function, Variable, as_variable
 
 __all__ = [
@@ -181,16 +181,11 @@ class Sigmoid(Function):
         return gy * self.y * (1 - self.y)
 
 
-def _relu(x):
-    """max(x, 0) on an ndarray: the value of ReLU, with or without a graph."""
-    # Against an array of zeros, not the scalar 0: NumPy's vector loop wants both
-    # operands contiguous, and a broadcast scalar ran 3x slower here.
-    return np.maximum(x, np.zeros(x.shape, x.dtype))
-
-
 class ReLU(Function):
     def forward(self, x):
-        return _relu(x)
+        # Against an array of zeros, not the scalar 0: NumPy's vector loop wants both
+        # operands contiguous, and a broadcast scalar ran 3x slower here.
+        return np.maximum(x, np.zeros(x.shape, x.dtype))
 
     def backward(self, gy):
         # The gradient at exactly 0 is taken as 0, as PyTorch does.
@@ -214,8 +209,8 @@ def sigmoid(x):
 
 
 def relu(x):
-    if not core.Config.enable_backprop:  # the lean path (see "Without a graph" below)
-        return core._constant(_relu(x.data if isinstance(x, Variable) else core.as_array(x)))
+    if not core.Config.enable_backprop:
+        return nograd.relu(ReLU, x)  # no graph to build: faster (minirl/nograd.py)
     return ReLU()(x)
 
 
@@ -477,28 +472,20 @@ class MatMul(Function):
         return gx, gW
 
 
-def _affine(x, W, b=None):
-    """x @ W + b on ndarrays: the value of Linear, with or without a graph.
-
-    x is (..., in): one observation (in,) or a batch (B, in). For one observation the
-    product is a vector times a matrix, which NumPy does faster than a (1, in) batch.
-    """
-    if W.ndim != 2 or (b is not None and b.shape != W.shape[1:]):
-        raise ValueError("linear needs x (..., in), W (in, out) and b (out,)")
-    y = x @ W
-    if b is not None:
-        y += b  # in place: y is new, and this saves an allocation per layer
-    return y
-
-
 class Linear(Function):
     """y = x @ W + b with W shaped (in, out): the affine layer, fused into one op.
 
-    gx = gy @ W^T, gW = x^T @ gy, gb = sum of gy over the batch.
+    gx = gy @ W^T, gW = x^T @ gy, gb = sum of gy over the batch. x is (..., in): one
+    observation (in,) or a batch (B, in).
     """
 
     def forward(self, x, W, b=None):
-        return _affine(x, W, b)
+        if W.ndim != 2 or (b is not None and b.shape != W.shape[1:]):
+            raise ValueError("linear needs x (..., in), W (in, out) and b (out,)")
+        y = x @ W
+        if b is not None:
+            y += b  # in place: y is new, and this saves an allocation per layer
+        return y
 
     def backward(self, gy):
         x, W = self.inputs[0].data, self.inputs[1].data
@@ -507,13 +494,10 @@ class Linear(Function):
         gx = gy @ W.T if self.needs_grad(0) else None
         if x.ndim != 2:  # one sample (in,), or a batch of batches: a plain batch for gW
             x, gy = x.reshape(-1, x.shape[-1]), gy.reshape(-1, gy.shape[-1])
-        # gW and gb go straight into a flat layout's gradient array where they can
-        # (grad_buffer; None: new arrays, as np.matmul and np.add.reduce make anyway)
-        gW = np.matmul(x.T, gy, out=self.grad_buffer(1)) if self.needs_grad(1) else None
+        gW = x.T @ gy if self.needs_grad(1) else None
         if len(self.inputs) == 2:
             return gx, gW
-        gb = np.add.reduce(gy, axis=0, out=self.grad_buffer(2)) if self.needs_grad(2) else None
-        return gx, gW, gb
+        return gx, gW, (gy.sum(axis=0) if self.needs_grad(2) else None)
 
 
 def matmul(x, W):
@@ -522,27 +506,9 @@ def matmul(x, W):
 
 def linear(x, W, b=None):
     """x @ W + b in one op; a shape that does not fit is named with the shapes."""
-    if not core.Config.enable_backprop:  # the lean path (see "Without a graph" below)
-        x = x.data if isinstance(x, Variable) else core.as_array(x)
-        W = W.data if isinstance(W, Variable) else core.as_array(W)
-        if b is not None:
-            b = b.data if isinstance(b, Variable) else core.as_array(b)
-        try:
-            return core._constant(_affine(x, W, b))
-        except ValueError as error:
-            raise core.shape_error("Linear", [x, W] + ([] if b is None else [b]),
-                                   error) from None
+    if not core.Config.enable_backprop:
+        return nograd.linear(Linear, x, W, b)  # no graph to build: faster (nograd.py)
     return Linear()(x, W) if b is None else Linear()(x, W, b)
-
-
-# Without a graph. Under ``no_grad`` (acting, TD targets) nothing will read a graph, and
-# for the small networks of RL the bookkeeping of ``Function.__call__`` -- an op object,
-# unwrapping the inputs, calling ``forward`` -- costs as much as the arithmetic. So the
-# two ops every network is made of, ``linear`` and ``relu``, take a lean path there:
-# the same NumPy function as their ``forward`` (``_affine``, ``_relu``) and one wrapper
-# for the result, a constant Variable. The values are the same bit for bit; acting on
-# one observation costs about 1.8 times its NumPy arithmetic instead of 2.5 times
-# (docs/engine.md, "Speed").
 
 
 # --- selection ---------------------------------------------------------------------

@@ -4,219 +4,20 @@ Names follow PyTorch (``Module``, ``parameters``, ``zero_grad``, ``state_dict``)
 what a reader learns here carries over. Parameters are kept in the order they were
 assigned, so ``parameters()`` and ``state_dict()`` are deterministic (DeZero kept them in
 a set).
-
-The flat layout (``FlatParameters``, below ``Parameter``): a module's parameters, and
-their gradients, can live as views into one contiguous array, so everything that
-treats all parameters alike -- an optimizer step, gradient clipping, a target-network
-update, A3C's shared memory -- is a few NumPy calls on one array instead of a few per
-parameter. Optimizers lay their parameters out this way when they are built.
 """
-import math
-from operator import attrgetter
-
 import numpy as np
 
+from minirl import flat
 from minirl import functions as F
 from minirl.core import Variable, as_array
+from minirl.flat import views  # noqa: F401  (a3c.py cuts flat optimizer state with it)
 
-__all__ = ["Parameter", "FlatParameters", "flatten_parameters", "flat_runs", "Module",
-           "Linear", "MLP", "NoisyLinear"]
+__all__ = ["Parameter", "Module", "Linear", "MLP", "NoisyLinear"]
 
 
 class Parameter(Variable):
-    """A Variable that a Module owns and an optimizer updates.
-
-    Once laid out flat (``FlatParameters``), ``data`` and ``grad`` are views into the
-    layout's two arrays, and assigning them copies into those views: ``p.data = x``
-    and ``p.grad = g`` keep working, and the layout is never broken. ``p.grad`` is
-    None until a gradient arrives, as for any Variable.
-    """
-    __slots__ = ("_data", "_grad", "flat", "grad_view")
-
-    def __init__(self, data, name=None, requires_grad=True):
-        self.flat = self.grad_view = None  # set by FlatParameters
-        super().__init__(data, name, requires_grad)
-
-    def _set_data(self, value):
-        if self.flat is None:
-            self._data = value
-            return
-        if value is self._data:  # ``p.data *= c`` has already written the view
-            return
-        value = np.asarray(value)
-        if value.shape == self._data.shape and value.dtype == self._data.dtype:
-            np.copyto(self._data, value)
-            return
-        # Another shape or dtype cannot live in the flat array: the parameter leaves it
-        # (and the layout stops being used as one array; see FlatParameters.intact).
-        self.flat.intact = False
-        self.flat = self.grad_view = None
-        self._data = value
-
-    def _set_grad(self, value):
-        if value is None or self.grad_view is None:
-            self._grad = value
-            return
-        if value is not self.grad_view:
-            value = np.asarray(value)
-            if value.shape != self.grad_view.shape:
-                raise ValueError(f"Parameter {self.name or ''}: gradient of shape "
-                                 f"{value.shape} for a parameter of shape "
-                                 f"{self.grad_view.shape}")
-            np.copyto(self.grad_view, value, casting="same_kind")
-        self._grad = self.grad_view
-
-    # attrgetter: a C-level getter, so reading p.data costs little more than a slot.
-    data = property(attrgetter("_data"), _set_data)
-    grad = property(attrgetter("_grad"), _set_grad)
-
-
-class FlatParameters:
-    """Parameters laid out end to end in one contiguous array; their gradients too.
-
-        data = [ l0.W (4 x 128) | l0.b (128) | l1.W (128 x 128) | l1.b | ... ]
-                 ^ l0.W.data is data[0:512].reshape(4, 128), a view
-
-    ``data`` holds every parameter in order and ``grad`` every gradient, each
-    ``Parameter``'s ``data`` and ``grad`` a view of its stretch. Code that uses one
-    parameter sees no difference; code that treats them all alike runs on one array:
-    an optimizer step ``theta <- theta - lr * g`` for all of them is ONE NumPy
-    expression on ``data`` and ``grad``, and the backward pass already wrote every
-    gradient into ``grad`` (``Linear`` computes its gW and gb there directly,
-    ``Function.grad_buffer``; for any other op the ``Parameter.grad`` setter copies
-    into the view).
-
-    ``grad`` holds all the gradients only when every parameter has one
-    (``has_grads()``); a parameter without one keeps ``grad`` None. A single
-    contiguous 1-D parameter is already flat: its array is adopted, not copied.
-    Assigning a parameter an array of another shape or dtype takes it out of the
-    layout, which is then no longer ``intact`` (and never treated as one array).
-    """
-    intact = True
-
-    def __init__(self, params):
-        params = list(params)
-        if not params:
-            raise ValueError("FlatParameters: got no parameters")
-        for p in params:
-            if not isinstance(p, Parameter):
-                raise TypeError(f"FlatParameters: {p!r} is not a Parameter")
-            if p.flat is not None:
-                raise ValueError(f"FlatParameters: parameter {p.name!r} is already laid "
-                                 f"out in another flat array")
-        if len({id(p) for p in params}) != len(params):
-            raise ValueError("FlatParameters: a parameter appears twice")
-        dtypes = {p.data.dtype for p in params}
-        if len(dtypes) != 1:
-            raise ValueError(f"FlatParameters: parameters of one dtype needed, got "
-                             f"{sorted(map(str, dtypes))}")
-        self.params = params
-        self.shapes = [p.data.shape for p in params]
-        self.size = sum(p.data.size for p in params)
-        only = params[0].data
-        if len(params) == 1 and only.ndim == 1 and only.flags.c_contiguous:
-            data = only  # already one flat array (A3C's theta in shared memory)
-        else:
-            data = np.concatenate([p.data.reshape(-1) for p in params])
-        self.grad = np.zeros_like(data)
-        for p, view in zip(params, self.views(self.grad)):
-            if p.grad is not None:
-                np.copyto(view, p.grad, casting="same_kind")
-                p._grad = view
-            p.grad_view = view
-        self.bind(data)
-
-    def views(self, array):
-        """Per-parameter views of a flat array laid out like ``data`` (shaped alike)."""
-        return views(array, self.shapes)
-
-    def bind(self, data):
-        """Make the parameters views of ``data`` (a 1-D array of the layout's size and
-        dtype, such as shared memory): their values are what ``data`` holds."""
-        if data.shape != (self.size,) or data.dtype != self.params[0].data.dtype:
-            raise ValueError(f"FlatParameters.bind: needs a 1-D array of "
-                             f"{self.size} {self.params[0].data.dtype}, got shape "
-                             f"{data.shape} of {data.dtype}")
-        self.data = data
-        for p, view in zip(self.params, self.views(data)):
-            p._data = view
-            p.flat = self
-
-    def has_grads(self):
-        """Whether every parameter has a gradient, so that ``grad`` holds them all."""
-        if not self.intact:
-            return False
-        for p in self.params:
-            if p._grad is None:
-                return False
-        return True
-
-    def grad_or_zeros(self):
-        """``grad``, with zeros for the parameters that received no gradient."""
-        for p in self.params:
-            if p._grad is None:
-                p.grad_view.fill(0)
-        return self.grad
-
-    @staticmethod
-    def of(params):
-        """The layout that holds exactly ``params``, in this order, or None."""
-        first = params[0] if params else None
-        flat = first.flat if isinstance(first, Parameter) else None
-        if flat is None or not flat.intact or flat.params != list(params):
-            return None
-        return flat
-
-
-def views(array, shapes):
-    """Consecutive views of the 1-D ``array``, one of each shape: the flat layout."""
-    out, offset = [], 0
-    for shape in shapes:
-        n = math.prod(shape)  # a Python int, as exact as np.prod and far cheaper per call
-        out.append(array[offset:offset + n].reshape(shape))
-        offset += n
-    return out
-
-
-def flatten_parameters(params):
-    """The FlatParameters of ``params``: the existing one, or a new layout if none of
-    them is laid out yet and they share a dtype; None if they cannot share one array
-    (then each is updated on its own, with the same formulas)."""
-    params = list(params)
-    flat = FlatParameters.of(params)
-    if flat is not None:
-        return flat
-    if (params and all(isinstance(p, Parameter) and p.flat is None for p in params)
-            and len({p.data.dtype for p in params}) == 1
-            and len({id(p) for p in params}) == len(params)):
-        return FlatParameters(params)
-    return None
-
-
-def flat_runs(params):
-    """``params`` as consecutive runs that each fill one flat layout: ``[(layout, i, j)]``
-    with ``params[i:j]`` exactly ``layout.params``.
-
-    Usually one run: the layout made for ``params`` now, or the one they already share.
-    Networks laid out one by one and then trained together give one run each (SAC's
-    and TD3's two critics, each laid out when its target network was first synced),
-    so an optimizer still updates whole arrays. ``[(None, 0, len(params))]`` where no
-    such cover exists: then each parameter is updated on its own.
-    """
-    params = list(params)
-    flat = flatten_parameters(params)
-    if flat is not None:
-        return [(flat, 0, len(params))]
-    runs, i = [], 0
-    while i < len(params):
-        first = params[i]
-        flat = first.flat if isinstance(first, Parameter) else None
-        j = i + (len(flat.params) if flat is not None else 0)
-        if flat is None or FlatParameters.of(params[i:j]) is not flat:
-            return [(None, 0, len(params))]
-        runs.append((flat, i, j))
-        i = j
-    return runs
+    """A Variable that a Module owns and an optimizer updates (in place: ``p.data -= ...``)."""
+    __slots__ = ()
 
 
 class Module:
@@ -270,12 +71,12 @@ class Module:
         return params
 
     def flatten_parameters(self):
-        """Lay this module's parameters out in one array (once); the FlatParameters."""
-        flat = flatten_parameters(self.parameters())
-        if flat is None:
+        """This module's parameters laid out in one array (``minirl/flat.py``)."""
+        layout = flat.lay_out(self.parameters())
+        if layout is None:
             raise ValueError(f"{type(self).__name__}.flatten_parameters: the parameters "
                              f"differ in dtype or already live in another flat array")
-        return flat
+        return layout
 
     def zero_grad(self):
         for p in self.parameters():
@@ -298,7 +99,7 @@ class Module:
         for name, p in own.items():
             values[name] = checked_array(where, name, state[name], p.data.shape)
         for name, p in own.items():
-            p.data = values[name].astype(p.data.dtype, copy=True)
+            p.data[...] = values[name]  # in place, as an optimizer step writes it
 
     def copy_from(self, other):
         """Make this module's parameters equal to another's (a hard target update)."""

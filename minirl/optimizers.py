@@ -1,25 +1,19 @@
 """Optimizers (SGD, Adam, RMSprop), gradient clipping, and target-network updates.
 
-Each ``step()`` updates ``p.data`` in place from ``p.grad``. An optimizer lays its
-parameters out flat when it is built (``layers.FlatParameters``): they and their
-gradients become views into two arrays, and its own statistics (Adam's moments, ...)
-are arrays laid out the same way. So one step is a single update, written once as
-the formula on whole arrays, applied to the flat arrays at once (once per layout
-where the parameters already lived in several: ``layers.flat_runs``) -- or, when some
-parameter has no gradient, to each parameter that has one (the others are skipped,
-as PyTorch does). Optimizer state is plain ndarrays, so it can be checkpointed:
-``state_dict()`` / ``load_state_dict()``, one key per statistic and parameter.
+Each ``step()`` updates ``p.data`` in place from ``p.grad``, by the formula of the
+optimizer's paper written on arrays (``update``). Optimizer state is plain ndarrays, so it
+can be checkpointed: ``state_dict()`` / ``load_state_dict()``, one key per statistic and
+parameter.
 """
-import itertools
 import numbers
 
 import numpy as np
 
-from minirl.layers import (FlatParameters, Module, checked_array, flat_runs,
-                           flatten_parameters, views)
+from minirl import flat
+from minirl.layers import Module, checked_array
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "grad_norm", "clip_grad_norm", "hard_update",
-           "soft_update", "check_number"]
+           "soft_update", "check_number", "flush_to_zero"]
 
 
 def check_number(where, name, value, low=None, high=None, low_inclusive=False,
@@ -45,16 +39,14 @@ def check_number(where, name, value, low=None, high=None, low_inclusive=False,
 
 
 class Optimizer:
-    """Holds the parameters (laid out flat where they can be) and the statistics.
+    """Holds the parameters and, for each, the statistics its update keeps.
 
-    A subclass names its per-parameter statistics in ``state_names`` (each one flat
-    array laid out like the parameters), its scalar counters in ``counter_names``, how
-    many work arrays its update writes into in ``scratch``, and writes
-    ``update(theta, g, *statistics, *work)``: the formula on whole arrays, in place.
+    A subclass names its per-parameter statistics in ``state_names`` (each one array
+    laid out like the parameters, end to end), its scalar counters in ``counter_names``,
+    and writes ``update(theta, g, *statistics)``: its paper's formula on arrays, in place.
     """
     state_names = ()
     counter_names = ()
-    scratch = 0
 
     def __init__(self, params, lr):
         name = type(self).__name__
@@ -62,43 +54,37 @@ class Optimizer:
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")
         self.lr = check_number(name, "lr (the learning rate)", lr, low=0)
-        # The flat layouts that hold the parameters, usually one (flat_runs); each run's
-        # statistics are a stretch of the optimizer's own flat arrays.
-        self.runs = flat_runs(self.params)
         self.shapes = [p.data.shape for p in self.params]
-        self.offsets = [0, *itertools.accumulate(p.data.size for p in self.params)]
         self.dtype = np.result_type(*[p.data.dtype for p in self.params])
-        self.work = [self.zeros() for _ in range(self.scratch)]
+        self.flat = flat.lay_out(self.params)  # one array for all of them (flat.py)
 
     def zeros(self):
-        """A flat statistic, laid out like the parameters, all zero."""
-        return np.zeros(self.offsets[-1], self.dtype)
+        """A statistic of every parameter, all zero: one array, the parameters end to end."""
+        return np.zeros(sum(p.data.size for p in self.params), self.dtype)
 
     def zero_grad(self):
         for p in self.params:
             p.grad = None
 
     def step(self):
-        arrays = [getattr(self, name) for name in self.state_names] + self.work
-        for flat, i, j in self.runs:
-            # this run's stretch of each statistic (all of it when one run holds all)
-            stretch = arrays if len(self.runs) == 1 else [
-                a[self.offsets[i]:self.offsets[j]] for a in arrays]
-            if flat is not None and flat.has_grads():
-                self.update(flat.data, flat.grad, *stretch)  # the whole layout at once
-                continue
-            per_parameter = [views(a, self.shapes[i:j]) for a in stretch]
-            for k, p in enumerate(self.params[i:j]):
-                if p.grad is not None:
-                    self.update(p.data, p.grad, *[v[k] for v in per_parameter])
+        """Update every parameter that has a gradient (as PyTorch, skip the others)."""
+        statistics = [getattr(self, name) for name in self.state_names]
+        g = None if self.flat is None else self.flat.gather_grads()
+        if g is not None:  # every parameter has a gradient: all of them as one array
+            self.update(self.flat.data, g, *statistics)
+            return
+        per_parameter = [flat.views(s, self.shapes) for s in statistics]
+        for k, p in enumerate(self.params):
+            if p.grad is not None:
+                self.update(p.data, p.grad, *[s[k] for s in per_parameter])
 
-    def update(self, theta, g, *arrays):
+    def update(self, theta, g, *statistics):
         raise NotImplementedError
 
     # Optimizer state, as plain arrays for an .npz checkpoint: 't', 'm.0', 'v.0', ...
     def state_dict(self):
         state = {name: np.array(getattr(self, name)) for name in self.counter_names}
-        per_parameter = {name: views(getattr(self, name), self.shapes)
+        per_parameter = {name: flat.views(getattr(self, name), self.shapes)
                          for name in self.state_names}
         for i in range(len(self.params)):
             for name in self.state_names:
@@ -125,7 +111,7 @@ class Optimizer:
         for name, value in counters.items():
             setattr(self, name, value)
         for name, parts in arrays.items():
-            for view, part in zip(views(getattr(self, name), self.shapes), parts):
+            for view, part in zip(flat.views(getattr(self, name), self.shapes), parts):
                 np.copyto(view, part, casting="unsafe")
 
 
@@ -158,16 +144,17 @@ class Adam(Optimizer):
         m_hat = m / (1 - b1^t)            v_hat = v / (1 - b2^t)
         theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)
 
-    The code runs this on the flat arrays of all parameters at once, in place, with the
-    two bias corrections folded into scalars (the paper's own remark after Algorithm 1),
-    so each line below is one pass over the array:
+    with the two bias corrections folded into scalars (the paper's own remark after
+    Algorithm 1), which is the same step with fewer array operations:
 
         lr * m_hat / (sqrt(v_hat) + eps) = step_size * m / (sqrt(v) + eps_hat),
         step_size = lr * sqrt(1 - b2^t) / (1 - b1^t),   eps_hat = eps * sqrt(1 - b2^t)
+
+    The step is formed in float64 (``step_size`` is a float64) and rounded once, when it
+    is subtracted from theta.
     """
     state_names = ("m", "v")
     counter_names = ("t",)
-    scratch = 2
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
@@ -178,9 +165,6 @@ class Adam(Optimizer):
         self.eps = check_number("Adam", "eps", eps, 0, low_inclusive=True)
         self.t = 0
         self.m, self.v = self.zeros(), self.zeros()
-        # The step lr m_hat / (...) is formed in float64 (step_size is a float64) and
-        # rounded once, when it is subtracted from theta.
-        self.work[1] = np.zeros(self.work[1].shape, np.result_type(self.dtype, np.float64))
 
     def step(self):
         self.t += 1  # one time step per call, shared by all parameters
@@ -189,20 +173,15 @@ class Adam(Optimizer):
         self.step_size = self.lr * correction2 / correction1
         self.eps_hat = self.eps * correction2
         super().step()
+        if self.t % 100 == 0:  # often enough, and at 1% of the cost of every step
+            flush_to_zero(self.m, self.v)
 
-    def update(self, theta, g, m, v, work, ratio):
-        np.subtract(g, m, out=work)
-        work *= 1 - self.b1
-        m += work                      # m <- m + (1 - b1)(g - m) = b1 m + (1 - b1) g
-        np.multiply(g, g, out=work)
-        work -= v
-        work *= 1 - self.b2
-        v += work                      # v <- v + (1 - b2)(g^2 - v) = b2 v + (1 - b2) g^2
-        np.sqrt(v, out=work)
-        work += self.eps_hat           # sqrt(v) + eps_hat = (sqrt(v_hat) + eps) sqrt(1 - b2^t)
-        np.multiply(m, self.step_size, out=ratio)
-        ratio /= work
-        theta -= ratio                 # theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
+    def update(self, theta, g, m, v):
+        m += (1 - self.b1) * (g - m)      # m <- b1 m + (1 - b1) g
+        v += (1 - self.b2) * (g * g - v)  # v <- b2 v + (1 - b2) g^2
+        denominator = np.sqrt(v)
+        denominator += self.eps_hat       # (sqrt(v_hat) + eps) sqrt(1 - b2^t)
+        theta -= self.step_size * m / denominator
 
 
 class RMSprop(Optimizer):
@@ -211,7 +190,6 @@ class RMSprop(Optimizer):
         v <- alpha v + (1 - alpha) g^2,   theta <- theta - lr g / (sqrt(v) + eps)
     """
     state_names = ("v",)
-    scratch = 2
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
         super().__init__(params, lr)
@@ -219,16 +197,31 @@ class RMSprop(Optimizer):
         self.eps = check_number("RMSprop", "eps", eps, 0, low_inclusive=True)
         self.v = self.zeros()
 
-    def update(self, theta, g, v, work, ratio):
-        np.multiply(g, g, out=work)
-        work -= v
-        work *= 1 - self.alpha
-        v += work                      # v <- alpha v + (1 - alpha) g^2
-        np.sqrt(v, out=work)
-        work += self.eps
-        np.multiply(g, self.lr, out=ratio)
-        ratio /= work
-        theta -= ratio                 # theta <- theta - lr g / (sqrt(v) + eps)
+    def step(self):
+        super().step()
+        flush_to_zero(self.v)
+
+    def update(self, theta, g, v):
+        v += (1 - self.alpha) * (g * g - v)  # v <- alpha v + (1 - alpha) g^2
+        denominator = np.sqrt(v)
+        denominator += self.eps
+        theta -= self.lr * g / denominator
+
+
+def flush_to_zero(*statistics):
+    """Set the entries below the smallest normal float (1.2e-38 in float32) to zero.
+
+    A parameter whose gradient is exactly zero for good (the weights of a dead ReLU unit)
+    has moments that decay by b1 or b2 every step until they fall into the subnormal
+    floats, where rounding keeps them forever: late in a DQN run a third of Adam's first
+    moments are there, and arithmetic on subnormals is about ten times slower on common
+    CPUs (docs/engine.md, "Speed"). At that size a moment moves its parameter by less
+    than 1e-30, nothing a float32 parameter can hold, so zero changes no step. Adam
+    flushes every 100th step (its t is checkpointed, so a resumed run flushes on the same
+    steps), RMSprop every step.
+    """
+    for s in statistics:
+        s[np.abs(s) < np.finfo(s.dtype).tiny] = 0
 
 
 def grad_norm(params):
@@ -244,41 +237,35 @@ def clip_grad_norm(params, max_norm):
 
         g <- g * max_norm / ||g||   if ||g|| > max_norm,   ||g||^2 = sum of every g_i^2
 
-    Returns the norm before clipping (as PyTorch's ``clip_grad_norm_``). Laid out
-    flat, all the gradients are one array, scaled in place.
+    Returns the norm before clipping (as PyTorch's ``clip_grad_norm_``).
     """
     max_norm = check_number("clip_grad_norm", "max_norm", max_norm, low=0)
     params = list(params.parameters() if isinstance(params, Module) else params)
-    flat = FlatParameters.of(params)  # an optimizer has laid them out, usually
-    one_array = flat is not None and flat.has_grads()
     total = grad_norm(params)
     if total > max_norm:
         scale = max_norm / (total + 1e-6)
-        if one_array:
-            flat.grad *= scale  # in place: each parameter owns its stretch of it
-        else:
-            for p in params:
-                if p.grad is not None:
-                    # Not in place: two parameters may share one gradient array (x + x).
-                    p.grad = p.grad * np.asarray(scale, p.grad.dtype)
+        for p in params:
+            if p.grad is not None:
+                # Not in place: two parameters may share one gradient array (x + x).
+                p.grad = p.grad * np.asarray(scale, p.grad.dtype)
     return total
 
 
 def _pairs(target, source):
-    """(target, source) arrays to update together: the two flat arrays when both
-    networks are laid out flat alike (a target network is laid out on its first
-    update), else one pair per parameter."""
+    """(target, source) arrays to update together: one pair of arrays when both networks
+    are laid out flat (the target is laid out on its first update), else one pair per
+    parameter."""
     t, s = target.parameters(), source.parameters()
     if len(t) != len(s):
         raise ValueError(f"target and source networks differ: {len(t)} parameters "
                          f"against {len(s)}")
-    flat_t, flat_s = flatten_parameters(t), flatten_parameters(s)
-    if flat_t is not None and flat_s is not None and flat_t.shapes == flat_s.shapes:
-        return [(flat_t.data, flat_s.data)]
     for a, b in zip(t, s):
         if a.data.shape != b.data.shape:
             raise ValueError(f"target and source networks differ: a parameter of shape "
                              f"{a.data.shape} against {b.data.shape}")
+    flat_t, flat_s = flat.lay_out(t), flat.find(s)
+    if flat_t is not None and flat_s is not None:
+        return [(flat_t.data, flat_s.data)]
     return [(a.data, b.data) for a, b in zip(t, s)]
 
 

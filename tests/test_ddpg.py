@@ -203,7 +203,7 @@ def test_update_steps_the_actor_along_the_dpg_of_the_online_critic_at_obs():
     # The critic has taken its step; the actor still has its old parameters for the
     # gradient, so rebuild the actor as it was.
     for p, old in zip(agent.actor.parameters(), actor_before):
-        new, p.data = p.data.copy(), old
+        new, p.data = p.data.copy(), old.copy()
         old[...] = new  # actor_before now holds the updated values
     _, grads = numpy_dpg(agent.actor, agent.critic, b.obs)
     for p, after, g in zip(agent.actor.parameters(), actor_before, grads):

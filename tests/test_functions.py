@@ -4,6 +4,9 @@ Each test builds random inputs of random shapes (broadcasting pairs, keepdims, n
 axes, repeated indices) and calls ``gradient_check``, which compares the engine's
 gradient with (f(x + h) - f(x - h)) / 2h computed independently in float64.
 """
+import math
+import operator
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -45,21 +48,54 @@ def test_binary_ops_broadcast(op, shapes_pair, seed):
 
 
 # Each op its own hypothesis run (parametrised, not drawn), so none can go untested in a
-# run where hypothesis happens not to draw it.
-@pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid", "relu", "neg", "square", "log",
-                                "sqrt", "pow3"])
+# run where hypothesis happens not to draw it. Each op: (minirl's op, its value on one
+# Python float by the math module -- an independent computation -- and the kinks to
+# keep away from). A gradient check alone passes a wrong forward whose backward is
+# wrong alike (2 exp(x) with backward gy * y), so the values are checked too.
+ELEMENTWISE = {
+    "exp": (F.exp, math.exp, []),
+    "tanh": (F.tanh, math.tanh, []),
+    "sigmoid": (F.sigmoid, lambda v: 1 / (1 + math.exp(-v)), []),
+    "relu": (F.relu, lambda v: v if v > 0 else 0.0, [0.0]),
+    "neg": (lambda v: -v, lambda v: -v, []),
+    "square": (F.square, lambda v: v * v, []),
+    "log": (F.log, math.log, []),
+    "sqrt": (F.sqrt, math.sqrt, []),
+    "pow3": (lambda v: v ** 3, lambda v: v * v * v, []),
+    "clip": (lambda v: F.clip(v, -0.5, 0.25), lambda v: min(max(v, -0.5), 0.25),
+             [-0.5, 0.25]),
+    "huber": (lambda v: F.huber(v, 0.5),
+              lambda v: 0.5 * v * v if abs(v) <= 0.5 else 0.5 * (abs(v) - 0.25),
+              [-0.5, 0.5]),
+}
+
+
+@pytest.mark.parametrize("op", list(ELEMENTWISE))
 @SETTINGS
 @given(shapes, seeds)
 def test_elementwise(op, shape, seed):
+    fn, by_hand, kinks = ELEMENTWISE[op]
     x = rand(shape, seed)
     if op in ("log", "sqrt"):
         x = np.abs(x) + 0.5
-    if op == "relu":
-        x = away_from(x, [0.0])
-    fn = {"exp": F.exp, "tanh": F.tanh, "sigmoid": F.sigmoid, "relu": F.relu,
-          "neg": lambda v: -v, "square": F.square, "log": F.log, "sqrt": F.sqrt,
-          "pow3": lambda v: v ** 3}[op]
+    x = away_from(x, kinks)
+    want = np.array([by_hand(float(v)) for v in x.ravel()]).reshape(x.shape)
+    np.testing.assert_allclose(fn(Variable(x)).data, want, rtol=1e-12, atol=1e-15)
     gradient_check(fn, x)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+def test_binary_op_values(op):
+    """Forward values of the binary ops under broadcasting, against Python's operators
+    applied to each pair of floats."""
+    a, b = rand((3, 1), 0), rand((4,), 1)
+    b = np.sign(b) * (np.abs(b) + 0.5)
+    by_hand = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+               "div": operator.truediv}[op]
+    want = np.array([[by_hand(float(u), float(w)) for w in b] for u in a[:, 0]])
+    got = getattr(F, op)(Variable(a), Variable(b)).data
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    np.testing.assert_allclose(getattr(F, op)(a, Variable(b)).data, want, rtol=1e-15)
 
 
 @SETTINGS

@@ -6,7 +6,7 @@ import minirl
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl import Variable, no_grad
+from minirl import Variable, flat, no_grad
 from minirl.gradcheck import gradient_check
 
 
@@ -241,41 +241,66 @@ def grads_by_hand(net, x):
     return {name: p.grad.copy() for name, p in net.named_parameters()}
 
 
-def test_flat_layout_parameters_and_gradients_are_views_of_two_arrays():
+def test_flat_layout_parameters_are_views_of_one_array():
     net = TwoHeads()
     before = net.state_dict()
-    flat = net.flatten_parameters()
-    assert flat is net.flatten_parameters()  # once
+    layout = net.flatten_parameters()
+    assert layout is net.flatten_parameters()  # once
     names = [n for n, _ in net.named_parameters()]
     # The values are unchanged, laid end to end in registration order.
-    np.testing.assert_array_equal(flat.data, np.concatenate([before[n].ravel() for n in names]))
-    flat.data += 1.0  # writing the array writes every parameter
+    np.testing.assert_array_equal(layout.data,
+                                  np.concatenate([before[n].ravel() for n in names]))
+    layout.data += 1.0  # writing the array writes every parameter
     assert all(np.array_equal(p.data, before[n] + 1) for n, p in net.named_parameters())
-    net.head.W.data = np.zeros_like(net.head.W.data)  # assigning writes into the view
-    assert np.shares_memory(net.head.W.data, flat.data) and not net.head.W.data.any()
-    # The backward pass writes each gradient into the flat gradient array.
+    net.head.W.data -= 1.0  # in place, as every update does: still the view
+    assert np.shares_memory(net.head.W.data, layout.data) and layout.intact()
+    # Gradients are ordinary arrays, gathered into the layout by one concatenate.
     x = np.ones((2, 3), np.float32)
     grads = grads_by_hand(net, x)
-    assert flat.has_grads()
-    np.testing.assert_array_equal(flat.grad, np.concatenate([grads[n].ravel() for n in names]))
-    assert all(np.shares_memory(p.grad, flat.grad) for p in net.parameters())
-    # ... and accumulates there, as any gradient does, until zero_grad.
-    F.sum(net(x) ** 2).backward()
-    np.testing.assert_array_equal(net.scale.grad, 2 * grads["scale"])
-    net.zero_grad()
-    assert all(p.grad is None for p in net.parameters()) and not flat.has_grads()
-    with pytest.raises(ValueError, match="gradient of shape"):
-        net.scale.grad = np.ones(3)
+    np.testing.assert_array_equal(layout.gather_grads(),
+                                  np.concatenate([grads[n].ravel() for n in names]))
+    net.scale.grad = None  # one missing: not one array, and zeros where A3C asks
+    assert layout.gather_grads() is None
+    gathered = layout.grad_or_zeros()
+    np.testing.assert_array_equal(gathered[:net.scale.data.size], 0)
+    np.testing.assert_array_equal(gathered[net.scale.data.size:], np.concatenate(
+        [grads[n].ravel() for n in names if n != "scale"]))
 
 
-def test_a_parameter_given_another_dtype_leaves_the_layout():
+def test_a_parameter_given_a_new_array_leaves_the_layout():
     net = TwoHeads()
-    flat = net.flatten_parameters()
+    layout = net.flatten_parameters()
     net.scale.data = np.ones(1, np.float64)  # as a float64 gradient check would
-    assert net.scale.data.dtype == np.float64 and not flat.intact
-    assert L.FlatParameters.of(net.parameters()) is None
+    assert net.scale.data.dtype == np.float64 and not layout.intact()
+    assert flat.find(net.parameters()) is None
     F.sum(net(np.ones((2, 3), np.float32))).backward()
-    assert not flat.has_grads()  # never again treated as one array
+    assert layout.gather_grads() is None  # never again treated as one array
+    opt = optim.SGD(net.parameters(), lr=0.5)  # so each parameter is stepped alone
+    want = {n: p.data - 0.5 * p.grad for n, p in net.named_parameters()}
+    opt.step()
+    assert all(np.array_equal(p.data, want[n]) for n, p in net.named_parameters())
+
+
+def test_bind_makes_the_parameters_views_of_a_given_array():
+    """A3C's shared memory: the network reads and writes the array it is bound to."""
+    net = TwoHeads()
+    layout = net.flatten_parameters()
+    with pytest.raises(ValueError, match="bind: needs a 1-D array of 47 float32"):
+        layout.bind(np.zeros(46, np.float32))
+    shared = np.arange(layout.size, dtype=np.float32)
+    layout.bind(shared)
+    assert layout.intact() and layout.data is shared
+    assert all(np.shares_memory(p.data, shared) for p in net.parameters())
+    np.testing.assert_array_equal(net.scale.data, [0.0])
+    shared[0] = 5.0
+    assert net.scale.data[0] == 5.0
+    # Loading a state writes into the views (as a step does): the layout stays whole.
+    other = TwoHeads()
+    other.scale.data[...] = 3.0
+    net.load_state_dict(other.state_dict())
+    assert layout.intact() and shared[0] == 3.0
+    np.testing.assert_array_equal(shared, np.concatenate(
+        [p.data.ravel() for p in other.parameters()]))
 
 
 def test_state_dict_keys_are_unchanged_by_the_layout():
@@ -311,7 +336,7 @@ def test_adam_on_the_flat_array_and_per_parameter_follow_algorithm_1():
     steps.append([steps[0][0], None, steps[0][2]])  # a parameter without a gradient
     flat_params = [L.Parameter(p.copy()) for p in start]
     opt = optim.Adam(flat_params, lr=1e-2)
-    assert [flat is not None for flat, _, _ in opt.runs] == [True]  # one flat array
+    assert opt.flat.params == flat_params  # one flat array
     for grads in steps:
         for p, g in zip(flat_params, grads):
             p.grad = g
@@ -325,41 +350,41 @@ def test_adam_on_the_flat_array_and_per_parameter_follow_algorithm_1():
         skipped.params[0].grad = grads[1]
         skipped.step()
     np.testing.assert_array_equal(opt.state_dict()["m.1"], skipped.state_dict()["m.0"])
-
-
-def test_adam_over_networks_laid_out_one_by_one_steps_each_layout_at_once():
-    """Two networks laid out apart (each when its target network was first synced, as
-    SAC's critics are), then trained by one optimizer: one run per layout, each
-    updated as one array; a run with a parameter lacking a gradient goes parameter by
-    parameter. Every case follows Algorithm 1 per parameter."""
-    rng = np.random.default_rng(3)
-    nets = [L.MLP((3, 4, 2), dtype=np.float64, rng=rng) for _ in range(2)]
-    for net in nets:
-        optim.hard_update(L.MLP((3, 4, 2), dtype=np.float64, rng=rng), net)  # lays it out
-    params = nets[0].parameters() + nets[1].parameters()
-    start = [p.data.copy() for p in params]
-    opt = optim.Adam(params, lr=1e-2)
-    assert [(flat.params, i, j) for flat, i, j in opt.runs] == [
-        (nets[0].parameters(), 0, 4), (nets[1].parameters(), 4, 8)]
-    steps = [[rng.standard_normal(p.shape) for p in params] for _ in range(3)]
-    steps.append([None] + steps[0][1:])  # the first layout goes parameter by parameter
-    steps.append(steps[1][:5] + [None] + steps[1][6:])  # and then the second
-    for grads in steps:
-        for p, g in zip(params, grads):
-            p.grad = g
-        opt.step()
-    for p, want in zip(params, adam_by_hand(start, steps)):
+    # The moments of the step taken one parameter at a time were kept: the next step,
+    # on the flat array again, starts from them.
+    steps.append(steps[1])
+    for p, g in zip(flat_params, steps[-1]):
+        p.grad = g
+    opt.step()
+    for p, want in zip(flat_params, adam_by_hand(start, steps)):
         np.testing.assert_allclose(p.data, want, rtol=1e-12)
 
 
+def test_a_network_inside_a_larger_layout_is_found_as_its_stretch():
+    """SAC's and TD3's optimizer lays both critics out together; each critic alone is
+    then a stretch of that array, which its target update averages in one operation."""
+    rng = np.random.default_rng(3)
+    nets = [L.MLP((3, 4, 2), rng=rng) for _ in range(2)]
+    opt = optim.Adam(nets[0].parameters() + nets[1].parameters())
+    for k, net in enumerate(nets):
+        stretch = flat.find(net.parameters())
+        n = sum(p.data.size for p in net.parameters())
+        assert stretch.data.size == n and np.shares_memory(stretch.data, opt.flat.data)
+        np.testing.assert_array_equal(stretch.data, opt.flat.data[k * n:(k + 1) * n])
+    assert flat.find(nets[0].parameters()[1:]).data.size == 4 + 8 + 2  # all but l0.W
+    assert flat.find(nets[1].parameters()[::-1]) is None  # not in the layout's order
+    target = L.MLP((3, 4, 2), rng=rng)
+    optim.soft_update(target, nets[1], tau=0.5)
+    assert flat.find(target.parameters()) is not None  # laid out on its first update
+
+
 @pytest.mark.parametrize("name", ["td3", "sac"])
-def test_the_twin_critics_optimizer_steps_each_critic_as_one_array(name):
-    """Each critic was laid out when its target network was synced; the optimizer over
-    both steps those two layouts, not twelve parameters one by one."""
+def test_the_twin_critics_optimizer_steps_both_critics_as_one_array(name):
     agent = minirl.make_agent(name, "Pendulum-v1", seed=0)
     critics = [agent.critic if name == "td3" else agent.critic1, agent.critic2]
-    assert [(flat.params, i, j) for flat, i, j in agent.critic_optimizer.runs] == [
-        (critics[0].parameters(), 0, 6), (critics[1].parameters(), 6, 12)]
+    layout = agent.critic_optimizer.flat
+    assert layout.params == critics[0].parameters() + critics[1].parameters()
+    assert layout.intact()
 
 
 def test_sgd_and_rmsprop_on_the_flat_array_match_each_parameter_alone():
@@ -383,7 +408,7 @@ def test_sgd_and_rmsprop_on_the_flat_array_match_each_parameter_alone():
             np.testing.assert_allclose(p.data, q.data, rtol=1e-12)
 
 
-def test_clip_grad_norm_on_the_flat_array():
+def test_clip_grad_norm_of_a_laid_out_network():
     net = TwoHeads()
     optim.Adam(net.parameters())  # lays the parameters out flat
     grads = grads_by_hand(net, np.full((2, 3), 3.0, np.float32))
@@ -401,7 +426,7 @@ def test_target_updates_on_flat_arrays_lay_the_target_out():
         p.data = p.data + 1.0
     before = target.state_dict()
     optim.soft_update(target, online, tau=0.25)
-    assert L.FlatParameters.of(target.parameters()) is not None
+    assert flat.find(target.parameters()) is not None
     for name, p in target.named_parameters():
         want = 0.25 * online.state_dict()[name] + 0.75 * before[name]
         np.testing.assert_allclose(p.data, want, rtol=1e-6)
@@ -491,11 +516,10 @@ def test_noisy_linear_is_one_formula_with_and_without_a_graph():
     np.testing.assert_allclose(acting, x @ W + b, rtol=1e-6)
 
 
-def test_linear_writes_its_gradient_into_the_flat_array_and_a_shared_weight_sums():
-    """Linear's backward writes gW, gb straight into the flat layout (no copy); a weight
-    used twice in one graph, or a second backward, adds to what is there."""
+def test_linear_gradients_of_a_shared_weight_sum():
+    """A weight used twice in one graph, or a second backward, adds to its gradient."""
     layer = L.Linear(3, 2, rng=np.random.default_rng(0))
-    flat = layer.flatten_parameters()
+    layer.flatten_parameters()
     x1 = np.array([[1.0, 2.0, -1.0]], np.float32)
     x2 = np.array([[0.5, -1.0, 3.0], [2.0, 0.0, 1.0]], np.float32)
     # L = sum(layer(x1)) + 2 sum(layer(x2)): dL/dW = x1^T 1 + 2 x2^T 1, dL/db = 1 + 2 * 2
@@ -504,7 +528,6 @@ def test_linear_writes_its_gradient_into_the_flat_array_and_a_shared_weight_sums
     gW = x1.sum(axis=0)[:, None] + 2 * x2.sum(axis=0)[:, None] * np.ones((1, 2))
     np.testing.assert_allclose(layer.W.grad, np.broadcast_to(gW, (3, 2)), rtol=1e-6)
     np.testing.assert_allclose(layer.b.grad, [5.0, 5.0])
-    assert np.shares_memory(layer.W.grad, flat.grad) and np.shares_memory(layer.b.grad, flat.grad)
     loss.backward()  # the leaves accumulate
     np.testing.assert_allclose(layer.b.grad, [10.0, 10.0])
     layer.zero_grad()

@@ -37,3 +37,43 @@ def test_rmsprop_with_a_large_eps_follows_its_recursion():
         v = alpha * v + (1 - alpha) * g * g
         theta = theta - lr * g / (np.sqrt(v) + eps)
         np.testing.assert_allclose(p.data, theta, rtol=1e-12, atol=1e-14)
+
+
+def subnormal_moments():
+    """Two Adam moments each: a subnormal float32 pair and a normal one."""
+    tiny = np.finfo(np.float32).tiny  # the smallest normal float32, 1.18e-38
+    return np.array([tiny / 10, -tiny / 3, 1e-3, -2e-3], np.float32)
+
+
+def test_adam_flushes_subnormal_moments_on_every_100th_step_and_no_step_changes():
+    p = Parameter(np.array([0.5, -0.25, 0.5, -0.25], np.float32))
+    opt = optim.Adam([p], lr=1e-3)
+    opt.t = 98
+    opt.m[...] = subnormal_moments()
+    opt.v[...] = subnormal_moments() ** 2 + np.float32([1e-40, 2e-40, 0, 0])
+    for t in (99, 100):
+        p.grad = np.zeros(4, np.float32)  # a dead unit's gradient: the moments decay
+        m = opt.m * np.float32(0.9)
+        v = opt.v + np.float32(0.001) * (np.float32(0) - opt.v)
+        theta = p.data.copy()
+        opt.step()
+        c2 = np.sqrt(1 - 0.999 ** t)
+        want = theta - (1e-3 * c2 / (1 - 0.9 ** t)) * m.astype(np.float64) / (
+            np.sqrt(v) + 1e-8 * c2)
+        np.testing.assert_array_equal(p.data, want.astype(np.float32))  # unchanged
+        tiny = np.finfo(np.float32).tiny
+        subnormal = [0 < abs(x) < tiny for x in (*opt.m[:2], *opt.v[:2])]
+        assert subnormal == [t == 99] * 4, t  # kept on step 99, zero after step 100
+    assert not opt.m[:2].any() and not opt.v[:2].any()
+    np.testing.assert_allclose(opt.m[2:], subnormal_moments()[2:] * 0.81, rtol=1e-6)
+
+
+def test_rmsprop_flushes_subnormal_statistics_every_step():
+    p = Parameter(np.ones(4, np.float32))
+    opt = optim.RMSprop([p], lr=1e-2)
+    opt.v[...] = np.abs(subnormal_moments())
+    p.grad = np.zeros(4, np.float32)
+    opt.step()
+    assert not opt.v[:2].any()
+    np.testing.assert_allclose(opt.v[2:], np.abs(subnormal_moments()[2:]) * 0.99, rtol=1e-6)
+    np.testing.assert_array_equal(p.data, 1)  # a zero gradient moves nothing
