@@ -283,6 +283,7 @@ def _copy_env(env):
 def greedy_episode(agent, env, seed, max_steps=100_000, on_frame=None):
     """One episode with ``act(obs, explore=False)`` from ``reset(seed=seed)``: its
     return. ``on_frame(env.render())`` is called before each step and at the end."""
+    env = agent.wrap_env(env) if hasattr(agent, "wrap_env") else env  # PPO: ClipAction
     obs, _ = env.reset(seed=seed)
     total, done, steps = 0.0, False, 0
     while not done and steps < max_steps:
@@ -418,7 +419,7 @@ class Trainer:
     def loop_single(self):
         env = make_env(self.env)
         try:
-            self._loop_single(env)
+            self._loop_single(self.agent.wrap_env(env))
         finally:
             if env is not self.env:  # made here from an id
                 env.close()
@@ -474,8 +475,8 @@ class Trainer:
         last one, which the agent needs to bootstrap a truncated episode."""
         self.door_check()
         agent, state, n = self.agent, self.state, self.agent.num_envs
-        fns = [(lambda: make_env(self.env)) if isinstance(self.env, str) else
-               (lambda: _copy_env(self.env)) for _ in range(n)]
+        fns = [(lambda: agent.wrap_env(make_env(self.env))) if isinstance(self.env, str) else
+               (lambda: agent.wrap_env(_copy_env(self.env))) for _ in range(n)]
         vector_cls = (gym.vector.AsyncVectorEnv if agent.hparams.get("async_envs")
                       else gym.vector.SyncVectorEnv)
         options = {"context": "spawn"} if vector_cls is gym.vector.AsyncVectorEnv else {}

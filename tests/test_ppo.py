@@ -7,7 +7,7 @@
 * the diagonal Gaussian's log-density and entropy against the closed form and against
   numerical integration on a grid (no scipy);
 * the clipped value loss by hand; approx KL against the exact KL;
-* GAE is a2c's, the rollout's advantages match a hand-written recursion;
+* GAE is rollout.py's (A2C's too), the rollout's advantages match a hand-written recursion;
 * Gaussian samples are clipped for the env only, learned from unclipped;
 * epochs x minibatches, lr annealing, target_kl early stop; save/load and resume;
 * seeded learning on a discrete and a continuous task.
@@ -18,7 +18,7 @@ import pytest
 
 import minirl
 from minirl import Variable
-from minirl.agents import a2c, ppo
+from minirl.agents import a2c, ppo, rollout
 from minirl.agents.common import (categorical_log_prob, gaussian_entropy,
                                   gaussian_log_prob)
 from minirl.gradcheck import numerical_grad
@@ -169,7 +169,7 @@ def test_gaussian_density_integrates_to_one_and_its_entropy_numerically():
 
 # --- the rollout ----------------------------------------------------------------------
 def test_gae_is_a2cs_and_the_advantages_match_a_hand_recursion():
-    assert ppo.gae is a2c.gae  # written once
+    assert ppo.gae is rollout.gae and a2c.gae is rollout.gae  # written once
     agent = make(gamma=0.9, gae_lambda=0.8)
     rng = np.random.default_rng(3)
     term = np.array([[False, False], [True, False], [False, False], [False, False]])
@@ -197,20 +197,66 @@ def test_gae_is_a2cs_and_the_advantages_match_a_hand_recursion():
                                atol=1e-6)
 
 
+class RecordingEnv(gym.Env):
+    """Observations of 3 zeros; records every action it is handed; 5-step episodes."""
+    observation_space = BOX
+
+    def __init__(self, action_space):
+        self.action_space, self.received, self.t = action_space, [], 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(3, np.float32), {}
+
+    def step(self, action):
+        self.received.append(np.array(action, copy=True))
+        self.t += 1
+        return np.zeros(3, np.float32), 0.0, False, self.t >= 5, {}
+
+
 def test_gaussian_actions_are_clipped_for_the_env_only():
-    agent = make(gym.spaces.Box(-0.1, 0.1, (2,), np.float32), seed=5)
+    space = gym.spaces.Box(-0.1, 0.1, (2,), np.float32)
+    agent = make(space, seed=5)
+    env = agent.wrap_env(RecordingEnv(space))  # what the training loop steps
     obs = np.random.default_rng(5).normal(size=(2, 3)).astype(np.float32)
-    env_actions = agent.act_batch(obs)
-    raw = agent.sampled.copy()
-    assert np.abs(raw).max() > 0.1  # sigma = 1: the sample leaves the bounds
-    np.testing.assert_array_equal(env_actions, np.clip(raw, -0.1, 0.1))
-    agent.update(obs, env_actions, np.zeros(2), obs, np.zeros(2, bool), np.zeros(2, bool))
+    raw = agent.act_batch(obs)
+    assert np.abs(raw).max() > 0.1  # sigma = e^-1 against bounds of 0.1: samples leave them
+    env.reset(seed=0)
+    env.step(raw[0])
+    np.testing.assert_array_equal(env.unwrapped.received[0], np.clip(raw[0], -0.1, 0.1))
+    agent.update(obs, raw, np.zeros(2), obs, np.zeros(2, bool), np.zeros(2, bool))
     np.testing.assert_array_equal(agent.rollout.actions[0], raw)  # learned from unclipped
     expected = gaussian_log_prob(raw, agent.policy.greedy(obs),
                                  agent.policy.log_std.data).data
     with minirl.no_grad():
         got = agent.policy.log_prob_entropy(obs, agent.rollout.actions[0])[0].data
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert agent.wrap_env(env.unwrapped) is not env.unwrapped
+    assert make().wrap_env(env.unwrapped) is env.unwrapped  # Discrete: nothing to clip
+
+
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_training_steps_the_env_with_the_clipped_sample_and_learns_the_sample(num_envs):
+    """Through minirl.train: the env receives clip(u) for each stored sample u."""
+    space = gym.spaces.Box(-0.1, 0.1, (2,), np.float32)
+    envs = []
+
+    def made():
+        envs.append(RecordingEnv(space))
+        return envs[-1]
+    gym.register("minirl-test/Recording-v0", entry_point=made)
+    try:
+        result = minirl.train("ppo", "minirl-test/Recording-v0", 8 * num_envs, seed=1,
+                              plot=False, quiet=True, num_envs=num_envs, n_steps=8,
+                              hidden_sizes=(8,), update_epochs=1)
+    finally:
+        gym.registry.pop("minirl-test/Recording-v0")
+    stored = result.agent.rollout.actions  # (8, N, 2): the rollout just learned from
+    received = [np.array(env.received[:8]) for env in envs if len(env.received) >= 8]
+    assert len(received) == num_envs and np.abs(stored).max() > 0.1
+    for n in range(num_envs):
+        np.testing.assert_array_equal(received[n], np.clip(stored[:, n], -0.1, 0.1))
 
 
 def _fill(agent, rng, steps):

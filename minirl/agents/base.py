@@ -187,6 +187,11 @@ class Agent:
     def update(self, obs, action, reward, next_obs, terminated, truncated):
         raise NotImplementedError
 
+    def wrap_env(self, env):
+        """The env as this agent steps it: unchanged, unless its actions need a wrapper
+        (PPO's Gaussian samples: ``ClipAction``, so that it learns from the sample)."""
+        return env
+
     # -- state --------------------------------------------------------------------------
     def modules(self):
         """name -> Module: every network whose parameters are saved."""
