@@ -177,9 +177,14 @@ class ActorCriticBase(Agent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         self.n_actions = int(action_space.n)
-        self.net = ActorCriticNet(self.encode.size, self.n_actions, self.hparams["hidden_size"],
-                                  self.hparams["shared_layers"], rng=self.rng)
+        self.net = self.make_net()
         self.optimizer = make_optimizer(self.net.parameters(), self.hparams)
+
+    def make_net(self):
+        """The two-headed actor-critic network."""
+        h = self.hparams
+        return ActorCriticNet(self.encode.size, self.n_actions, h["hidden_size"],
+                              h["shared_layers"], rng=self.rng)
 
     def act(self, obs, explore=True):
         """One observation: a ~ pi(.|s), or argmax_a pi(a|s) when explore=False."""
