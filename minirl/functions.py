@@ -14,7 +14,8 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "square", "sqrt",
     "exp", "log", "tanh", "sigmoid", "relu",
     "softmax", "log_softmax", "logsumexp", "layer_norm",
-    "sum", "mean", "max", "min", "minimum", "maximum", "reshape", "transpose", "broadcast_to", "sum_to",
+    "sum", "mean", "max", "min", "minimum", "maximum",
+    "reshape", "transpose", "broadcast_to", "sum_to",
     "matmul", "linear", "clip", "concat", "get_item", "pick",
     "mean_squared_error", "huber", "huber_loss", "softmax_cross_entropy",
 ]

@@ -413,3 +413,65 @@ def test_the_loss_is_minus_surrogate_plus_value_minus_entropy_by_hand():
     assert float(loss.data) == pytest.approx(-surrogate + 0.7 * value - 0.3 * entropy,
                                              rel=1e-5)
     assert stats["entropy"] == pytest.approx(entropy, rel=1e-5)
+
+
+# --- each minibatch step is Adam on that minibatch's gradient alone ---------------------
+def adam_by_hand(params, grads, m, v, t, lr, eps, b1=0.9, b2=0.999):
+    """theta <- theta - lr m_hat / (sqrt(v_hat) + eps) (Kingma & Ba 2015, Algorithm 1)."""
+    out = []
+    for k, (p, g) in enumerate(zip(params, grads)):
+        m[k] = b1 * m[k] + (1 - b1) * g
+        v[k] = b2 * v[k] + (1 - b2) * g * g
+        m_hat, v_hat = m[k] / (1 - b1 ** t), v[k] / (1 - b2 ** t)
+        out.append(p - lr * m_hat / (np.sqrt(v_hat) + eps))
+    return out
+
+
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(3), BOX])
+def test_each_minibatch_step_is_adam_on_its_own_gradient(monkeypatch, space):
+    """Three minibatches of one rollout: after the real learn(), the parameters equal
+    three by-hand Adam steps, each on the gradient of its minibatch alone (computed on
+    a twin agent whose gradients are set afresh): a gradient left over from the previous
+    minibatch would move them elsewhere."""
+    hp = {"update_epochs": 1, "num_minibatches": 3, "max_grad_norm": 1e6, "lr": 0.01}
+    agent, twin = make(space, seed=4, **hp), make(space, seed=4, **hp)
+    batches = []
+    real = ppo.ppo_loss
+
+    def spy(policy, critic, batch, h):
+        batches.append(batch)
+        return real(policy, critic, batch, h)
+    monkeypatch.setattr(ppo, "ppo_loss", spy)
+    _fill(agent, np.random.default_rng(1), 4)
+    assert len(batches) == 3 and agent.optimizer.t == 3
+
+    params = twin.policy.parameters() + twin.critic.parameters()
+    theta = [p.data.astype(np.float64) for p in params]
+    m, v = [np.zeros_like(p) for p in theta], [np.zeros_like(p) for p in theta]
+    for t, batch in enumerate(batches, start=1):
+        for p, value in zip(params, theta):
+            p.data = value.astype(np.float32)
+            p.grad = None
+        loss, _ = real(twin.policy, twin.critic, batch, twin.hparams)
+        loss.backward()
+        grads = [np.zeros(p.shape) if p.grad is None else p.grad.astype(np.float64)
+                 for p in params]
+        theta = adam_by_hand(theta, grads, m, v, t, lr=0.01, eps=1e-5)
+    got = agent.policy.parameters() + agent.critic.parameters()
+    for p, expected in zip(got, theta):
+        np.testing.assert_allclose(p.data, expected, rtol=2e-4, atol=2e-6)
+
+
+def test_gaussian_samples_have_the_policy_mean_and_sigma_exp_log_std():
+    """A large sample of a_i ~ N(mu(s), diag sigma^2) from act_batch: per dimension, its
+    mean is mu(s) and its standard deviation sigma = exp(log sigma) (not log sigma)."""
+    space = gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
+    agent = make(space, seed=2)
+    agent.policy.log_std.data = np.array([-1.0, 0.5], np.float32)
+    obs = np.tile(np.array([[0.3, -0.2, 0.7]], np.float32), (200_000, 1))
+    samples = agent.act_batch(obs).astype(np.float64)
+    mu = agent.policy.greedy(obs[:1])[0]
+    sigma = np.exp([-1.0, 0.5])
+    # standard errors: sigma / sqrt(n) for the mean, sigma / sqrt(2n) for the std
+    np.testing.assert_allclose(samples.mean(axis=0), mu, atol=5 * sigma.max() / np.sqrt(2e5))
+    np.testing.assert_allclose(samples.std(axis=0), sigma, rtol=5 / np.sqrt(4e5))
