@@ -86,6 +86,11 @@ T_PPO, T_TD3, T_SAC = ("tests/test_ppo.py",), ("tests/test_td3.py",), ("tests/te
 T_HPARAMS = ("tests/test_train.py", "tests/test_a2c.py", "tests/test_cli.py")
 T_ROLLOUT = ("tests/test_a2c.py", "tests/test_ppo.py")
 T_MINMAX = ("tests/test_minimum_maximum.py",)
+T_SUPPORT = tuple(f"tests/test_dqn_variants.py::{t}" for t in (
+    "test_fit_support_by_hand",
+    "test_the_agent_fits_its_support_when_learning_starts_and_starts_z_at_0",
+    "test_learning_waits_while_every_reward_is_0_and_the_fit_is_saved",
+    "test_c51_starts_as_a_point_mass_nearest_the_return_0"))
 
 CATALOGUE = [
     # --- chapter 1: bandits -------------------------------------------------------------
@@ -452,22 +457,22 @@ CATALOGUE = [
            "C51 starts uniform"),
     # C51's support fitted to the warm-up (fit_support, ReturnScale, the agent's fit)
     Mutant(DQN, "if not terminated:  # a reward the episode went on from",
-           "if True:  # a reward the episode went on from", T_VAR,
+           "if True:  # a reward the episode went on from", T_SUPPORT,
            "a goal's reward counted in the stream's rate"),
     Mutant(DQN, "high = min(v[\"pos_max\"], v[\"r_max\"] * horizon)", "high = v[\"pos_max\"]",
-           T_VAR, "support not capped at r_max / (1 - gamma)"),
+           T_SUPPORT, "support not capped at r_max / (1 - gamma)"),
     Mutant(DQN, "low = max(v[\"neg_min\"], v[\"r_min\"] * horizon)", "low = v[\"neg_min\"]",
-           T_VAR, "support's low end not capped at r_min / (1 - gamma)"),
+           T_SUPPORT, "support's low end not capped at r_min / (1 - gamma)"),
     Mutant(DQN, "rate = v[\"reward_sum\"] / max(v[\"steps\"], 1) * horizon",
-           "rate = v[\"reward_sum\"] / max(v[\"steps\"], 1)", T_VAR,
+           "rate = v[\"reward_sum\"] / max(v[\"steps\"], 1)", T_SUPPORT,
            "the stream's rate not carried to 1 / (1 - gamma)"),
-    Mutant(DQN, "v[\"episode_pos\"] = v[\"episode_neg\"] = 0.0", "pass", T_VAR,
+    Mutant(DQN, "v[\"episode_pos\"] = v[\"episode_neg\"] = 0.0", "pass", T_SUPPORT,
            "episode reward sums never reset"),
-    Mutant(DQN, "bound = max(high, -low, abs(rate))", "bound = max(high, -low)", T_VAR,
+    Mutant(DQN, "bound = max(high, -low, abs(rate))", "bound = max(high, -low)", T_SUPPORT,
            "support without the stream's rate"),
-    Mutant(DQN, "bound = max(high, -low, abs(rate))", "bound = max(high, abs(rate))", T_VAR,
+    Mutant(DQN, "bound = max(high, -low, abs(rate))", "bound = max(high, abs(rate))", T_SUPPORT,
            "support blind to negative returns"),
-    Mutant(DQN, "self.support_pending = bool(state[\"support_pending\"])", "pass", T_VAR,
+    Mutant(DQN, "self.support_pending = bool(state[\"support_pending\"])", "pass", T_SUPPORT,
            "a loaded agent fits its support again"),
     Mutant(DQN, "offset = np.zeros((bias.data.size // qnet.n_atoms, qnet.n_atoms), bias.data.dtype)",
            "offset = np.zeros((qnet.n_atoms, bias.data.size // qnet.n_atoms), bias.data.dtype)",
@@ -951,6 +956,15 @@ CATALOGUE = [
     Mutant(PPO, "actions = self.policy.sample(self.encode.batch(obs_batch), self.rng)",
            "actions = np.clip(self.policy.sample(self.encode.batch(obs_batch), self.rng), "
            "-1, 1)", T_PPO, "the agent learns from a clipped action"),
+    # the registry (agents/__init__.py)
+    Mutant("minirl/agents/__init__.py",
+           "widths = [max(len(row[i]) for row in rows) for i in range(4)]",
+           "widths = [20, 4, 9, 13]", ("tests/test_registry.py",),
+           "minirl algos: fixed column widths misalign 'after the book'"),
+    Mutant("minirl/agents/__init__.py",
+           "fixed, preset = algo.fixed, algo.preset if preset is None else preset",
+           "fixed, preset = algo.fixed, preset", ("tests/test_registry.py",),
+           "a name's preset dropped"),
     # F.minimum / F.maximum (functions.py)
     Mutant(FUNCS, "share = np.where(tie, gy * 0.5, gy)", "share = gy", T_MINMAX,
            "a tie gives each input all of gy"),
