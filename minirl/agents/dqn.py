@@ -18,18 +18,21 @@ one function or one flag here:
 =============  =======================  ======================================
 flag           paper                    piece
 =============  =======================  ======================================
-double         van Hasselt et al. 2016  ``greedy_next_action`` (who picks a*)
+double         van Hasselt et al. 2016  ``double_dqn_target`` (who picks a*)
 prioritized    Schaul et al. 2016       ``PrioritizedReplayBuffer`` + IS weights
 dueling        Wang et al. 2016         ``dueling_aggregate``
 noisy          Fortunato et al. 2018    ``minirl.layers.NoisyLinear``
 categorical    Bellemare et al. 2017    ``project_distribution``,
                                         ``categorical_cross_entropy``,
-                                        ``start_at_atom``
-n_step         Sutton & Barto 7.1       ``minirl.replay.NStepBuffer``, gamma**steps
+                                        ``start_at_atom``, ``fit_support``
+n_step         Sutton & Barto 7.1       ``minirl.replay.NStepBuffer``,
+                                        ``n_step_discount``
 =============  =======================  ======================================
 
 Rainbow is ``DQNAgent`` with every flag on (the ``rainbow`` preset): the same
-functions, composed in ``DQNAgent.learn``, not a second copy of the algorithm.
+functions, composed in ``DQNAgent.learn``, not a second copy of the algorithm. Each
+target is one call from ``learn``: ``td_target``, ``double_dqn_target`` or
+``project_distribution``, discounted by ``n_step_discount``.
 
 Terminated vs truncated: the replay stores ``terminated`` only. A transition cut off
 by a time limit still bootstraps from ``next_obs``. The book's listing unpacks
