@@ -1,15 +1,14 @@
 """The learning zoo over five seeds: every registered algorithm, with its defaults, on
 the small tasks of ``minirl.envs.testing``, reporting every run.
 
-The tasks, budgets, bars and the one small-task preset (c51's and rainbow's support
-fitted to the task's returns) are those of ``tests/test_zoo.py`` (imported from it),
-which runs one seed in the suite. Seeds: the evaluation seeds 200-204 (``common.EVAL_SEEDS``),
+The tasks, budgets and bars are those of ``tests/test_zoo.py`` (imported from it),
+which runs one seed in the suite; no algorithm gets a preset for the task. Seeds: the evaluation seeds 200-204 (``common.EVAL_SEEDS``),
 never tuned on. Each line is one run's FINAL greedy return (20 episodes); the summary
 counts the runs that reached the bar.
 
     python benchmarks/bench_zoo.py                                 # everything
     python benchmarks/bench_zoo.py --algos dqn c51 --tasks minirl/SparseChain-v0
-    python benchmarks/bench_zoo.py --algos c51 rainbow --set v_min=-100 v_max=100  # the default support
+    python benchmarks/bench_zoo.py --algos c51 rainbow --set v_min=-100 v_max=100  # a fixed support
 """
 import argparse
 import os

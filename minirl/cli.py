@@ -64,7 +64,7 @@ def _train_epilog():
     lines = ["algorithms (minirl algos ALGO lists every --set key):"]
     for name in algorithms():
         presets = ", ".join(agent_class(name).presets) or "none"
-        lines.append(f"  {name:20} ch. {ALGORITHMS[name][3]:3} presets: {presets}")
+        lines.append(f"  {name:20} ch. {ALGORITHMS[name].chapter:3} presets: {presets}")
     return "\n".join(lines)
 
 

@@ -14,7 +14,8 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "square", "sqrt",
     "exp", "log", "tanh", "sigmoid", "relu",
     "softmax", "log_softmax", "logsumexp", "layer_norm",
-    "sum", "mean", "max", "min", "reshape", "transpose", "broadcast_to", "sum_to",
+    "sum", "mean", "max", "min", "minimum", "maximum",
+    "reshape", "transpose", "broadcast_to", "sum_to",
     "matmul", "linear", "clip", "concat", "get_item", "pick",
     "mean_squared_error", "huber", "huber_loss", "softmax_cross_entropy",
 ]
@@ -377,6 +378,45 @@ def max(x, axis=None, keepdims=False):
 
 def min(x, axis=None, keepdims=False):
     return -max(-as_variable(x), axis, keepdims)
+
+
+# --- element-wise minimum and maximum --------------------------------------------------
+def _to_the_chosen(gy, x0_lost, x1_lost, tie):
+    """(gx0, gx1) of an element-wise min or max: gy goes to the input that was chosen,
+    and where the two tie each gets gy / 2, so that gx0 + gx1 = gy. (PyTorch's rule for
+    ``torch.minimum``/``maximum``; with a NaN neither input lost, so both get gy.)"""
+    share = np.where(tie, gy * 0.5, gy)
+    return np.where(x0_lost, 0, share), np.where(x1_lost, 0, share)
+
+
+class Minimum(Function):
+    """y = min(x0, x1) element by element (NumPy's broadcasting; NaN propagates)."""
+
+    def forward(self, x0, x1):
+        return np.minimum(x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs[0].data, self.inputs[1].data
+        return _to_the_chosen(gy, x0 > x1, x1 > x0, x0 == x1)
+
+
+class Maximum(Function):
+    """y = max(x0, x1) element by element (NumPy's broadcasting; NaN propagates)."""
+
+    def forward(self, x0, x1):
+        return np.maximum(x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs[0].data, self.inputs[1].data
+        return _to_the_chosen(gy, x0 < x1, x1 < x0, x0 == x1)
+
+
+def minimum(x0, x1):
+    return Minimum()(*_pair(x0, x1))
+
+
+def maximum(x0, x1):
+    return Maximum()(*_pair(x0, x1))
 
 
 # --- shapes ------------------------------------------------------------------------

@@ -204,6 +204,7 @@ def greedy_episode(agent, env, seed, max_steps=None, on_frame=None):
     An episode still running after ``max_steps`` steps (default ``EVAL_MAX_STEPS``,
     or the env's time limit if longer) is cut there, with an ``EpisodeCut`` warning."""
     limit = _step_limit(env) if max_steps is None else max_steps
+    env = agent.wrap_env(env) if hasattr(agent, "wrap_env") else env  # PPO: ClipAction
     obs, _ = env.reset(seed=seed)
     total, done, steps = 0.0, False, 0
     while not done and steps < limit:

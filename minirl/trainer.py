@@ -183,7 +183,7 @@ class Trainer:
         else:
             env = make_env(self.env)
             try:
-                loop.one_env(self.agent, env, self)
+                loop.one_env(self.agent, self.agent.wrap_env(env), self)
             finally:
                 if env is not self.env:  # made here from an id
                     env.close()
@@ -290,7 +290,8 @@ class Trainer:
         starts from a seed of the loop's stream, so a resumed run can replay them."""
         self.door_check()
         agent, n, env = self.agent, self.agent.num_envs, self.env
-        make = (lambda: make_env(env)) if isinstance(env, str) else (lambda: copy_env(env))
+        made = (lambda: make_env(env)) if isinstance(env, str) else (lambda: copy_env(env))
+        make = lambda: agent.wrap_env(made())  # noqa: E731  (PPO: ClipAction, env side only)
         fns = [lambda i=i: Replayable(make(), i) for i in range(n)]
         vector_cls = (gym.vector.AsyncVectorEnv if agent.hparams.get("async_envs")
                       else gym.vector.SyncVectorEnv)

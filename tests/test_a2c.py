@@ -6,7 +6,8 @@ import pytest
 
 import minirl
 import minirl.functions as F
-from minirl.agents.a2c import ActorCriticNet, actor_critic_loss, gae, n_step_returns, rollout_loss
+from minirl.agents.a2c import ActorCriticNet, actor_critic_loss, rollout_loss
+from minirl.agents.rollout import gae, n_step_returns
 from minirl.agents.common import sample_categorical as sample_actions
 from minirl.core import Variable
 from minirl.gradcheck import gradient_check

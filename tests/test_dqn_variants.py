@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 import minirl
 import minirl.layers as L
-from minirl.agents.dqn import (QNet, categorical_cross_entropy, dueling_aggregate,
+from minirl.agents.dqn import (DQNAgent, QNet, ReturnScale, categorical_cross_entropy,
+                               dueling_aggregate, fit_support,
                                project_distribution, start_at_atom)
 from minirl.core import Variable, no_grad
 from minirl.gradcheck import gradient_check, numerical_grad
@@ -158,29 +159,6 @@ def test_noisy_linear_gradients_of_mu_and_sigma():
     gradient_check(lambda v: layer(v), x)  # and the input
 
 
-def test_noisy_linear_noise_is_factorised_and_evaluation_is_deterministic():
-    rng = np.random.default_rng(0)
-    layer = L.NoisyLinear(6, 3, rng=rng)
-    assert layer.W_mu.dtype == np.float32
-    np.testing.assert_allclose(layer.W_sigma.data, 0.5 / np.sqrt(6))
-    assert np.all(np.abs(layer.W_mu.data) <= 1 / np.sqrt(6))
-    # eps_W = f(eps_in) f(eps_out)^T: rank one, and eps_b = f(eps_out).
-    assert np.linalg.matrix_rank(layer.eps_W) == 1
-    col = layer.eps_W[0] / layer.eps_W[0, 0] * layer.eps_b[0]
-    np.testing.assert_allclose(col, layer.eps_b, rtol=1e-5)
-    x = rng.standard_normal((2, 6)).astype(np.float32)
-    noisy_1 = layer(x).data
-    np.testing.assert_allclose(noisy_1, x @ (layer.W_mu.data + layer.W_sigma.data * layer.eps_W)
-                               + layer.b_mu.data + layer.b_sigma.data * layer.eps_b, rtol=1e-5)
-    layer.reset_noise()
-    assert not np.allclose(layer(x).data, noisy_1)
-    layer.remove_noise()
-    mean_path = x @ layer.W_mu.data + layer.b_mu.data
-    np.testing.assert_allclose(layer(x).data, mean_path, rtol=1e-6)
-    with pytest.raises(ValueError, match="sigma0"):
-        L.NoisyLinear(3, 2, sigma0=0.0)
-
-
 def test_noisy_agent_explores_by_noise_and_evaluates_deterministically():
     # The preset: a burst of epsilon from 1 to 0 over 8000 steps, then the noise alone.
     preset = minirl.make_agent("noisy-dqn", "CartPole-v1", seed=0, hidden_sizes=(32,))
@@ -299,7 +277,7 @@ def prepare(name, **hparams):
                                                     "batch_size": 32, "gamma": 0.9,
                                                     **hparams})
     feed(agent, env, 200)
-    if agent.prioritized:
+    if agent.hparams["prioritized"]:
         agent.replay.update_priorities(np.arange(len(agent.replay)),
                                        np.linspace(0, 2, len(agent.replay)))
     rng = np.random.default_rng(1)
@@ -462,8 +440,8 @@ def test_agent_q_values_of_one_observation_are_its_batch_row(name):
 
 
 @pytest.mark.parametrize("name, hparams, zero_atom", [
-    ("c51", {}, 25),                                    # [-100, 100], 51 atoms: z_25 = 0
-    ("rainbow", {}, 25),                                # dueling, noisy
+    ("c51", {"v_min": -100.0, "v_max": 100.0}, 25),     # 51 atoms: z_25 = 0
+    ("rainbow", {"v_min": -100.0, "v_max": 100.0}, 25),  # dueling, noisy
     ("c51", {"v_min": -2.0, "v_max": 3.0, "n_atoms": 11}, 4),   # z_4 = 0
     ("c51", {"v_min": 1.0, "v_max": 5.0, "n_atoms": 5}, 0),     # no 0: the nearest, z_0 = 1
     ("rainbow", {"v_min": -10.0, "v_max": -1.0, "n_atoms": 10}, 9),
@@ -504,3 +482,88 @@ def test_start_at_atom_raises_one_logit_of_every_action_by_hand():
     start_at_atom(net, 4, logit=3.0)
     np.testing.assert_allclose(net.value.b_mu.data - value_before, [0, 0, 0, 0, 3], atol=1e-6)
     np.testing.assert_array_equal(net.advantage.b_mu.data, adv_before)
+
+
+# --- the support fitted to the warm-up (v_min = v_max = None) ---------------------------
+def discounted_returns(rewards, gamma):
+    """G_t = sum_k gamma^k r_{t+k} for every step of one episode, by brute force."""
+    return [sum(gamma ** k * r for k, r in enumerate(rewards[t:])) for t in range(len(rewards))]
+
+
+@pytest.mark.parametrize("episodes, gamma, expected", [
+    # one goal reward, ending the episode: no stream, so +- the largest reward sum
+    ([([0, 0, 1], "terminated"), ([0, 0, 0, 1], "terminated")], 0.9, (-1.0, 1.0)),
+    # a reward every step that goes on (CartPole): the stream's 1 / (1 - gamma)
+    ([([1, 1, 1], "terminated"), ([1, 1], "running")], 0.9, (-10.0, 10.0)),
+    # the stream of non-terminal rewards is (0 + 0 + 0 - 0.5 + 2 + 0) / 6 = 0.25 -> 2.5
+    # (the terminal 1 of episode 1 is no stream; a truncated step is); the sums: 2, -0.5
+    ([([0, 0, 1], "terminated"), ([0, -0.5, 2, 0], "truncated")], 0.9, (-2.5, 2.5)),
+    # reward sums larger than any discounted return can be: capped at r / (1 - gamma)
+    # (the streams' rates: 3.2 and -3 -> 6.4 and -6, inside)
+    ([([0, 4, 4, 4, 4], "truncated")], 0.5, (-8.0, 8.0)),
+    ([([0, -4, -4, -4, -4], "terminated")], 0.5, (-8.0, 8.0)),
+    # the negative side the larger: a cost every step, one goal of 1 at the end
+    ([([-1, -1, -1, 1], "terminated")], 0.9, (-10.0, 10.0)),
+    ([([1, -3, 0.5], "terminated")], 0.5, (-3.0, 3.0)),
+])
+def test_fit_support_by_hand(episodes, gamma, expected):
+    scale = ReturnScale()
+    for rewards, end in episodes:
+        for t, r in enumerate(rewards):
+            last = t == len(rewards) - 1
+            scale.add(r, last and end == "terminated", last and end == "truncated")
+    v_min, v_max = fit_support(scale, gamma)
+    np.testing.assert_allclose([v_min, v_max], expected, rtol=1e-12, atol=1e-12)
+    for rewards, _ in episodes:  # every return seen lies on the support
+        returns = discounted_returns(rewards, gamma)
+        assert v_min - 1e-12 <= min(returns) and max(returns) <= v_max + 1e-12
+
+
+def test_the_agent_fits_its_support_when_learning_starts_and_starts_z_at_0():
+    """Rewards -1, 0, 2, 0, 0, 0 of non-terminal steps: stream mean 1/6, over 1 - 0.5:
+    1/3; sums +2 and -1, within r / (1 - gamma) = 4 and -2. So [-2, 2]: 7 atoms, z_3 = 0,
+    where Z has started (the stand-in support +-1 / (1 - gamma) = +-2 has it there too)."""
+    space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    agent = DQNAgent(space, gym.spaces.Discrete(2), seed=0, categorical=True, gamma=0.5,
+                     n_atoms=7, learning_starts=6, batch_size=2, train_freq=1,
+                     gradient_steps=1, hidden_sizes=(8,), n_step=1)
+    obs = np.zeros(2, np.float32)
+    for r in [-1.0, 0.0, 2.0, 0.0, 0.0]:
+        agent.update(obs, 0, r, obs, False, False)
+        assert agent.support_pending and agent.learn_steps == 0
+    agent.update(obs, 0, 0.0, obs, False, False)  # step 6: learning starts
+    assert not agent.support_pending and agent.learn_steps == 1
+    np.testing.assert_allclose(agent.support, np.linspace(-2.0, 2.0, 7), rtol=1e-6)
+    fresh = DQNAgent(space, gym.spaces.Discrete(2), seed=0, categorical=True, gamma=0.5,
+                     n_atoms=7, v_min=-2.0, v_max=2.0, hidden_sizes=(8,))
+    # the target network is the given-support agent's start: z_3 = 0 holds the mass
+    for name, value in fresh.qnet.state_dict().items():
+        np.testing.assert_array_equal(agent.target_qnet.state_dict()[name], value)
+    with no_grad():
+        p = softmax(agent.target_qnet(np.zeros((1, 2), np.float32)).data.astype(np.float64))
+    assert np.all(p[..., 3] > 0.99)
+
+
+def test_learning_waits_while_every_reward_is_0_and_the_fit_is_saved(tmp_path):
+    env = gym.make("minirl/Chain-v0")
+    agent = minirl.make_agent("c51", env, seed=1, learning_starts=4, batch_size=2,
+                              train_freq=1, gradient_steps=1, hidden_sizes=(8,))
+    obs = 0
+    for _ in range(10):
+        agent.update(obs, 0, 0.0, obs, False, False)
+    assert agent.learn_steps == 0 and agent.support_pending  # no scale yet
+    agent.update(obs, 0, 1.0, obs, True, False)  # a goal: [-1, 1]
+    assert agent.learn_steps == 1
+    np.testing.assert_allclose(agent.support[[0, -1]], [-1.0, 1.0])
+    agent.save(tmp_path / "c51.npz")
+    loaded = minirl.load_agent(tmp_path / "c51.npz")
+    assert not loaded.support_pending
+    np.testing.assert_array_equal(loaded.support, agent.support)
+    np.testing.assert_array_equal(loaded.return_scale.state(), agent.return_scale.state())
+
+
+def test_a_support_needs_both_bounds_or_neither():
+    with pytest.raises(ValueError, match="set both v_min and v_max, or neither"):
+        minirl.make_agent("c51", "CartPole-v1", v_min=-1.0)
+    with pytest.raises(ValueError, match="v_min must be < v_max"):
+        minirl.make_agent("c51", "CartPole-v1", v_min=1.0, v_max=1.0)

@@ -117,6 +117,9 @@ def test_init_and_mean_path():
     """mu ~ U[-1/sqrt(in), 1/sqrt(in)], sigma = sigma_0 / sqrt(in); after remove_noise
     the output is x W_mu + b_mu exactly, until the next reset_noise."""
     layer = L.NoisyLinear(16, 3, sigma0=0.4, rng=np.random.default_rng(0))
+    assert layer.W_mu.dtype == np.float32
+    with pytest.raises(ValueError, match="sigma0"):
+        L.NoisyLinear(3, 2, sigma0=0.0)
     np.testing.assert_allclose(layer.W_sigma.data, 0.4 / 4.0)
     np.testing.assert_allclose(layer.b_sigma.data, 0.4 / 4.0)
     assert np.all(np.abs(layer.W_mu.data) <= 0.25) and np.abs(layer.W_mu.data).max() > 0.2

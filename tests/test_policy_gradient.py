@@ -329,7 +329,7 @@ def test_simple_pg_step_size_decays_linearly_to_zero_over_anneal_steps():
 def test_simple_pg_weights_by_the_undiscounted_return_by_default():
     """gamma = 1: Phi_t = G(tau) = sum of the episode's rewards."""
     agent = minirl.make_agent("simple-pg", "CartPole-v1")
-    assert agent.gamma == 1.0
+    assert agent.hparams["gamma"] == 1.0
     np.testing.assert_array_equal(agent.weights(np.ones(300)), np.full(300, 300.0))
 
 

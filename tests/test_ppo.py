@@ -7,7 +7,7 @@
 * the diagonal Gaussian's log-density and entropy against the closed form and against
   numerical integration on a grid (no scipy);
 * the clipped value loss by hand; approx KL against the exact KL;
-* GAE is a2c's, the rollout's advantages match a hand-written recursion;
+* GAE is rollout.py's (A2C's too), the rollout's advantages match a hand-written recursion;
 * Gaussian samples are clipped for the env only, learned from unclipped;
 * epochs x minibatches, lr annealing, target_kl early stop; save/load and resume;
 * seeded learning on a discrete and a continuous task.
@@ -18,7 +18,7 @@ import pytest
 
 import minirl
 from minirl import Variable
-from minirl.agents import a2c, ppo
+from minirl.agents import a2c, ppo, rollout
 from minirl.agents.common import (categorical_log_prob, gaussian_entropy,
                                   gaussian_log_prob)
 from minirl.gradcheck import numerical_grad
@@ -169,7 +169,7 @@ def test_gaussian_density_integrates_to_one_and_its_entropy_numerically():
 
 # --- the rollout ----------------------------------------------------------------------
 def test_gae_is_a2cs_and_the_advantages_match_a_hand_recursion():
-    assert ppo.gae is a2c.gae  # written once
+    assert ppo.gae is rollout.gae and a2c.gae is rollout.gae  # written once
     agent = make(gamma=0.9, gae_lambda=0.8)
     rng = np.random.default_rng(3)
     term = np.array([[False, False], [True, False], [False, False], [False, False]])
@@ -197,20 +197,66 @@ def test_gae_is_a2cs_and_the_advantages_match_a_hand_recursion():
                                atol=1e-6)
 
 
+class RecordingEnv(gym.Env):
+    """Observations of 3 zeros; records every action it is handed; 5-step episodes."""
+    observation_space = BOX
+
+    def __init__(self, action_space):
+        self.action_space, self.received, self.t = action_space, [], 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(3, np.float32), {}
+
+    def step(self, action):
+        self.received.append(np.array(action, copy=True))
+        self.t += 1
+        return np.zeros(3, np.float32), 0.0, False, self.t >= 5, {}
+
+
 def test_gaussian_actions_are_clipped_for_the_env_only():
-    agent = make(gym.spaces.Box(-0.1, 0.1, (2,), np.float32), seed=5)
+    space = gym.spaces.Box(-0.1, 0.1, (2,), np.float32)
+    agent = make(space, seed=5)
+    env = agent.wrap_env(RecordingEnv(space))  # what the training loop steps
     obs = np.random.default_rng(5).normal(size=(2, 3)).astype(np.float32)
-    env_actions = agent.act_batch(obs)
-    raw = agent.sampled.copy()
-    assert np.abs(raw).max() > 0.1  # sigma = 1: the sample leaves the bounds
-    np.testing.assert_array_equal(env_actions, np.clip(raw, -0.1, 0.1))
-    agent.update(obs, env_actions, np.zeros(2), obs, np.zeros(2, bool), np.zeros(2, bool))
+    raw = agent.act_batch(obs)
+    assert np.abs(raw).max() > 0.1  # sigma = e^-1 against bounds of 0.1: samples leave them
+    env.reset(seed=0)
+    env.step(raw[0])
+    np.testing.assert_array_equal(env.unwrapped.received[0], np.clip(raw[0], -0.1, 0.1))
+    agent.update(obs, raw, np.zeros(2), obs, np.zeros(2, bool), np.zeros(2, bool))
     np.testing.assert_array_equal(agent.rollout.actions[0], raw)  # learned from unclipped
     expected = gaussian_log_prob(raw, agent.policy.greedy(obs),
                                  agent.policy.log_std.data).data
     with minirl.no_grad():
         got = agent.policy.log_prob_entropy(obs, agent.rollout.actions[0])[0].data
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert agent.wrap_env(env.unwrapped) is not env.unwrapped
+    assert make().wrap_env(env.unwrapped) is env.unwrapped  # Discrete: nothing to clip
+
+
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_training_steps_the_env_with_the_clipped_sample_and_learns_the_sample(num_envs):
+    """Through minirl.train: the env receives clip(u) for each stored sample u."""
+    space = gym.spaces.Box(-0.1, 0.1, (2,), np.float32)
+    envs = []
+
+    def made():
+        envs.append(RecordingEnv(space))
+        return envs[-1]
+    gym.register("minirl-test/Recording-v0", entry_point=made)
+    try:
+        result = minirl.train("ppo", "minirl-test/Recording-v0", 8 * num_envs, seed=1,
+                              plot=False, quiet=True, num_envs=num_envs, n_steps=8,
+                              hidden_sizes=(8,), update_epochs=1)
+    finally:
+        gym.registry.pop("minirl-test/Recording-v0")
+    stored = result.agent.rollout.actions  # (8, N, 2): the rollout just learned from
+    received = [np.array(env.received[:8]) for env in envs if len(env.received) >= 8]
+    assert len(received) == num_envs and np.abs(stored).max() > 0.1
+    for n in range(num_envs):
+        np.testing.assert_array_equal(received[n], np.clip(stored[:, n], -0.1, 0.1))
 
 
 def _fill(agent, rng, steps):
@@ -363,3 +409,65 @@ def test_the_loss_is_minus_surrogate_plus_value_minus_entropy_by_hand():
     assert float(loss.data) == pytest.approx(-surrogate + 0.7 * value - 0.3 * entropy,
                                              rel=1e-5)
     assert stats["entropy"] == pytest.approx(entropy, rel=1e-5)
+
+
+# --- each minibatch step is Adam on that minibatch's gradient alone ---------------------
+def adam_by_hand(params, grads, m, v, t, lr, eps, b1=0.9, b2=0.999):
+    """theta <- theta - lr m_hat / (sqrt(v_hat) + eps) (Kingma & Ba 2015, Algorithm 1)."""
+    out = []
+    for k, (p, g) in enumerate(zip(params, grads)):
+        m[k] = b1 * m[k] + (1 - b1) * g
+        v[k] = b2 * v[k] + (1 - b2) * g * g
+        m_hat, v_hat = m[k] / (1 - b1 ** t), v[k] / (1 - b2 ** t)
+        out.append(p - lr * m_hat / (np.sqrt(v_hat) + eps))
+    return out
+
+
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(3), BOX])
+def test_each_minibatch_step_is_adam_on_its_own_gradient(monkeypatch, space):
+    """Three minibatches of one rollout: after the real learn(), the parameters equal
+    three by-hand Adam steps, each on the gradient of its minibatch alone (computed on
+    a twin agent whose gradients are set afresh): a gradient left over from the previous
+    minibatch would move them elsewhere."""
+    hp = {"update_epochs": 1, "num_minibatches": 3, "max_grad_norm": 1e6, "lr": 0.01}
+    agent, twin = make(space, seed=4, **hp), make(space, seed=4, **hp)
+    batches = []
+    real = ppo.ppo_loss
+
+    def spy(policy, critic, batch, h):
+        batches.append(batch)
+        return real(policy, critic, batch, h)
+    monkeypatch.setattr(ppo, "ppo_loss", spy)
+    _fill(agent, np.random.default_rng(1), 4)
+    assert len(batches) == 3 and agent.optimizer.t == 3
+
+    params = twin.policy.parameters() + twin.critic.parameters()
+    theta = [p.data.astype(np.float64) for p in params]
+    m, v = [np.zeros_like(p) for p in theta], [np.zeros_like(p) for p in theta]
+    for t, batch in enumerate(batches, start=1):
+        for p, value in zip(params, theta):
+            p.data = value.astype(np.float32)
+            p.grad = None
+        loss, _ = real(twin.policy, twin.critic, batch, twin.hparams)
+        loss.backward()
+        grads = [np.zeros(p.shape) if p.grad is None else p.grad.astype(np.float64)
+                 for p in params]
+        theta = adam_by_hand(theta, grads, m, v, t, lr=0.01, eps=1e-5)
+    got = agent.policy.parameters() + agent.critic.parameters()
+    for p, expected in zip(got, theta):
+        np.testing.assert_allclose(p.data, expected, rtol=2e-4, atol=2e-6)
+
+
+def test_gaussian_samples_have_the_policy_mean_and_sigma_exp_log_std():
+    """A large sample of a_i ~ N(mu(s), diag sigma^2) from act_batch: per dimension, its
+    mean is mu(s) and its standard deviation sigma = exp(log sigma) (not log sigma)."""
+    space = gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
+    agent = make(space, seed=2)
+    agent.policy.log_std.data = np.array([-1.0, 0.5], np.float32)
+    obs = np.tile(np.array([[0.3, -0.2, 0.7]], np.float32), (200_000, 1))
+    samples = agent.act_batch(obs).astype(np.float64)
+    mu = agent.policy.greedy(obs[:1])[0]
+    sigma = np.exp([-1.0, 0.5])
+    # standard errors: sigma / sqrt(n) for the mean, sigma / sqrt(2n) for the std
+    np.testing.assert_allclose(samples.mean(axis=0), mu, atol=5 * sigma.max() / np.sqrt(2e5))
+    np.testing.assert_allclose(samples.std(axis=0), sigma, rtol=5 / np.sqrt(4e5))

@@ -1,7 +1,7 @@
 """The learning zoo: every registered algorithm, with its defaults, on small tasks whose
 optimum is known (``minirl.envs.testing``), judged by the greedy return of the agent
-that training ends with. One small-task preset, documented below: the categorical
-agents' support is fitted to the task's returns (``small_task_preset``).
+that training ends with. Every agent runs its defaults, with no preset for the task
+(c51's and rainbow's support is fitted to the warm-up's returns, as on any task).
 
 An algorithm added to the registry joins automatically; one whose spaces do not fit a
 task is skipped with the reason. One seed here, so the suite stays fast; the sweep over
@@ -63,34 +63,11 @@ def unsupported(algo, task):
     return None
 
 
-def small_task_preset(algo, task):
-    """The one small-task preset: a categorical agent (c51, rainbow) gets its support
-    fitted to the task's returns, [v_min, v_max] = [-R, R] with R the optimal return,
-    as a user of C51 sets it for any task (Bellemare et al. 2017 chose [-10, 10] for
-    Atari's rewards, clipped to [-1, 1]).
-
-    The default, [-100, 100], holds every return of rewards in [-1, 1] at gamma 0.99,
-    CartPole's and Acrobot's. On the chain and the corridor, whose return is 1, the action
-    gap gamma^k (1 - gamma^2), about 0.02, is a two-hundredth of an atom of that support,
-    and rainbow reached their end on 2 to 3 of 5 seeds; fitted, on 10 of 10
-    (docs/ch10-dqn-variants.md, "The support on small tasks"). Every other agent runs
-    its defaults.
-    """
-    if "categorical" not in agent_class(algo).spec:  # not a DQN agent
-        return {}
-    observation_space, action_space, best = inspect_task(task)
-    if not minirl.make_agent(algo, (observation_space, action_space)).hparams["categorical"]:
-        return {}
-    return {"v_min": -best, "v_max": best}
-
-
 def train_and_evaluate(algo, task, seed, **hparams):
     """(final greedy return over EVAL_EPISODES episodes, bar, steps trained); ``hparams``
-    override the defaults and the small-task preset (``benchmarks/bench_zoo.py --set``;
-    the suite passes none)."""
+    override the defaults (``benchmarks/bench_zoo.py --set``; the suite passes none)."""
     steps, bar, _ = TASKS[task]
     steps = LONGER.get((algo, task), steps)
-    hparams = {**small_task_preset(algo, task), **hparams}
     result = minirl.train(algo, task, steps, seed=seed, plot=False, **hparams)
     final, _ = minirl.evaluate(result.agent, task, EVAL_EPISODES, seed=10_000 + seed)
     return final, bar, steps
@@ -106,8 +83,7 @@ def test_final_greedy_policy_is_near_optimal(algo, task):
     if reason:
         pytest.skip(reason)
     final, bar, steps = train_and_evaluate(algo, task, SEED)
-    assert final >= bar, (f"{algo} on {task} (defaults and the small-task preset, {steps} "
-                          f"steps, seed {SEED}): final "
+    assert final >= bar, (f"{algo} on {task} (defaults, {steps} steps, seed {SEED}): final "
                           f"greedy return {final:.3f} < {bar} ({TASKS[task][2]})")
 
 

@@ -1,60 +1,89 @@
 """The algorithm registry: names the CLI takes -> agent classes.
 
-Each entry names a module, a class, and the hyperparameters that the name fixes
-(``double-dqn`` is the DQN agent with ``double=True``). Modules are imported only when
-an algorithm is used, so a reader can open one agent file without the rest loading.
+Each ``Algorithm`` names its module and class, its chapter, what it is, the
+hyperparameters that the name fixes (``double-dqn`` is the DQN agent with
+``double=True``) and the preset it starts from (``rainbow`` is the DQN agent with its
+``rainbow`` preset). Modules are imported only when an algorithm is used, so a reader
+can open one agent file without the rest loading.
 """
 import importlib
 import importlib.util
+from dataclasses import dataclass, field
 
 from minirl.envs import make_env
 
-__all__ = ["ALGORITHMS", "algorithms", "agent_class", "make_agent", "agent_from_config",
-           "algorithm_table", "describe_algorithm"]
+__all__ = ["Algorithm", "ALGORITHMS", "algorithms", "agent_class", "make_agent",
+           "agent_from_config", "algorithm_table", "describe_algorithm"]
 
-# name: (module, class, hyperparameters the name fixes, chapter, what it is)
-ALGORITHMS = {
-    "qnet": ("minirl.agents.qnet", "QLearningAgent", {}, "7",
-             "Q-learning with a neural network, one SGD step per environment step"),
-    "dqn": ("minirl.agents.dqn", "DQNAgent", {}, "8",
-            "DQN: experience replay and a target network"),
-    "double-dqn": ("minirl.agents.dqn", "DQNAgent", {"double": True}, "8",
-                   "Double DQN: the online network picks a', the target network values it"),
-    "per-dqn": ("minirl.agents.dqn", "DQNAgent", {"prioritized": True}, "8",
-                "DQN with prioritized experience replay"),
-    "dueling-dqn": ("minirl.agents.dqn", "DQNAgent", {"dueling": True}, "10",
-                    "DQN with a dueling head, Q = V + A - mean A"),
-    "noisy-dqn": ("minirl.agents.dqn", "DQNAgent", {"noisy": True, "preset": "noisy"}, "10",
-                  "DQN exploring through noisy layers instead of epsilon"),
-    "c51": ("minirl.agents.dqn", "DQNAgent", {"categorical": True, "preset": "c51"}, "10",
-            "C51: a distribution over returns on a fixed support"),
-    "rainbow": ("minirl.agents.dqn", "DQNAgent", {"preset": "rainbow"}, "10",
-                "Rainbow: double, prioritized, dueling, noisy, C51 and n-step together"),
-    "simple-pg": ("minirl.agents.policy_gradient", "SimplePG", {}, "9",
-                  "the simplest policy gradient: every log-prob weighted by the return G_0"),
-    "reinforce": ("minirl.agents.policy_gradient", "Reinforce", {}, "9",
-                  "REINFORCE: each log-prob weighted by its reward-to-go G_t"),
-    "reinforce-baseline": ("minirl.agents.policy_gradient", "ReinforceBaseline", {}, "9",
-                           "REINFORCE with a learned baseline V(s)"),
-    "actor-critic": ("minirl.agents.policy_gradient", "ActorCritic", {}, "9",
-                     "one-step actor-critic weighted by the TD error"),
-    "a2c": ("minirl.agents.a2c", "A2CAgent", {}, "10",
-            "A2C: synchronous advantage actor-critic over vector envs"),
-    "a3c": ("minirl.agents.a3c", "A3CAgent", {}, "10",
-            "A3C: asynchronous workers updating one shared network"),
-    "ddpg": ("minirl.agents.ddpg", "DDPGAgent", {}, "10",
-             "DDPG: a deterministic actor and a Q critic for continuous actions"),
-    "ppo": ("minirl.agents.ppo", "PPOAgent", {}, "after the book",
-            "PPO: clipped surrogate, several epochs of minibatches per rollout"),
-    "td3": ("minirl.agents.td3", "TD3Agent", {}, "after the book",
-            "TD3: twin critics, clipped double-Q target, smoothing, delayed actor"),
-    "sac": ("minirl.agents.sac", "SACAgent", {}, "after the book",
-            "SAC: squashed Gaussian policy, soft twin-Q target, learned temperature"),
-}
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One registered algorithm. Its spaces are its class's (``action_spaces``,
+    ``observation_spaces``), read from the class so they are written once."""
+    name: str
+    module: str
+    cls: str
+    chapter: str
+    summary: str
+    fixed: dict = field(default_factory=dict)  # hyperparameters the name fixes
+    preset: str = None                         # the preset the name starts from
+
+    @property
+    def agent_class(self):
+        return getattr(importlib.import_module(self.module), self.cls)
+
+    @property
+    def spaces(self):
+        """(observation space classes, action space classes) the agent takes."""
+        cls = self.agent_class
+        return cls.observation_spaces, cls.action_spaces
+
+
+_DQN = ("minirl.agents.dqn", "DQNAgent")
+ALGORITHMS = {a.name: a for a in (
+    Algorithm("qnet", "minirl.agents.qnet", "QLearningAgent", "7",
+              "Q-learning with a neural network, one SGD step per environment step"),
+    Algorithm("dqn", *_DQN, "8", "DQN: experience replay and a target network"),
+    Algorithm("double-dqn", *_DQN, "8",
+              "Double DQN: the online network picks a', the target network values it",
+              fixed={"double": True}),
+    Algorithm("per-dqn", *_DQN, "8", "DQN with prioritized experience replay",
+              fixed={"prioritized": True}),
+    Algorithm("dueling-dqn", *_DQN, "10", "DQN with a dueling head, Q = V + A - mean A",
+              fixed={"dueling": True}),
+    Algorithm("noisy-dqn", *_DQN, "10",
+              "DQN exploring through noisy layers instead of epsilon",
+              fixed={"noisy": True}, preset="noisy"),
+    Algorithm("c51", *_DQN, "10", "C51: a distribution over returns on a fixed support",
+              fixed={"categorical": True}, preset="c51"),
+    Algorithm("rainbow", *_DQN, "10",
+              "Rainbow: double, prioritized, dueling, noisy, C51 and n-step together",
+              preset="rainbow"),
+    Algorithm("simple-pg", "minirl.agents.policy_gradient", "SimplePG", "9",
+              "the simplest policy gradient: every log-prob weighted by the return G_0"),
+    Algorithm("reinforce", "minirl.agents.policy_gradient", "Reinforce", "9",
+              "REINFORCE: each log-prob weighted by its reward-to-go G_t"),
+    Algorithm("reinforce-baseline", "minirl.agents.policy_gradient", "ReinforceBaseline",
+              "9", "REINFORCE with a learned baseline V(s)"),
+    Algorithm("actor-critic", "minirl.agents.policy_gradient", "ActorCritic", "9",
+              "one-step actor-critic weighted by the TD error"),
+    Algorithm("a2c", "minirl.agents.a2c", "A2CAgent", "10",
+              "A2C: synchronous advantage actor-critic over vector envs"),
+    Algorithm("a3c", "minirl.agents.a3c", "A3CAgent", "10",
+              "A3C: asynchronous workers updating one shared network"),
+    Algorithm("ddpg", "minirl.agents.ddpg", "DDPGAgent", "10",
+              "DDPG: a deterministic actor and a Q critic for continuous actions"),
+    Algorithm("ppo", "minirl.agents.ppo", "PPOAgent", "after the book",
+              "PPO: clipped surrogate, several epochs of minibatches per rollout"),
+    Algorithm("td3", "minirl.agents.td3", "TD3Agent", "after the book",
+              "TD3: twin critics, clipped double-Q target, smoothing, delayed actor"),
+    Algorithm("sac", "minirl.agents.sac", "SACAgent", "after the book",
+              "SAC: squashed Gaussian policy, soft twin-Q target, learned temperature"),
+)}
 
 
 def _available(name):
-    return importlib.util.find_spec(ALGORITHMS[name][0]) is not None
+    return importlib.util.find_spec(ALGORITHMS[name].module) is not None
 
 
 def algorithms():
@@ -65,8 +94,7 @@ def algorithms():
 def agent_class(name):
     if name not in ALGORITHMS or not _available(name):
         raise ValueError(f"unknown algorithm {name!r}; choose from {', '.join(algorithms())}")
-    module, cls = ALGORITHMS[name][:2]
-    return getattr(importlib.import_module(module), cls)
+    return ALGORITHMS[name].agent_class
 
 
 def _spaces(env):
@@ -85,10 +113,8 @@ def make_agent(name, env, seed=0, preset=None, **hparams):
     An unsupported space raises ValueError saying which space the algorithm needs;
     an unknown hyperparameter or an out-of-range value raises ValueError naming it.
     """
-    cls = agent_class(name)
-    fixed = dict(ALGORITHMS[name][2])
-    preset = fixed.pop("preset", None) if preset is None else preset
-    fixed.pop("preset", None)
+    cls, algo = agent_class(name), ALGORITHMS[name]
+    fixed, preset = algo.fixed, algo.preset if preset is None else preset
     for key, value in fixed.items():
         if key in hparams and hparams[key] != value:
             raise ValueError(f"{name} fixes {key}={value!r}; got {key}={hparams[key]!r} "
@@ -119,13 +145,17 @@ def _spaces_words(types):
 
 
 def algorithm_table():
-    """One line per algorithm: name, chapter, the spaces it takes, what it is."""
-    lines = [f"{'algorithm':20} {'ch.':4} {'actions':9} {'observations':13} what it is"]
+    """One line per algorithm: name, chapter, the spaces it takes, what it is; each
+    column as wide as its widest entry."""
+    rows = [("algorithm", "chapter", "actions", "observations", "what it is")]
     for name in algorithms():
-        cls, entry = agent_class(name), ALGORITHMS[name]
-        lines.append(f"{name:20} {entry[3]:4} {_spaces_words(cls.action_spaces):9} "
-                     f"{_spaces_words(cls.observation_spaces):13} {entry[4]}")
-    return "\n".join(lines)
+        algo = ALGORITHMS[name]
+        observations, actions = algo.spaces
+        rows.append((name, algo.chapter, _spaces_words(actions),
+                     _spaces_words(observations), algo.summary))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join("  ".join(f"{cell:{w}}" for cell, w in zip(row, widths)) + "  " + row[4]
+                     for row in rows)
 
 
 def _show(value):
@@ -138,11 +168,10 @@ def _show(value):
 
 def describe_algorithm(name):
     """Every hyperparameter of ``name`` with its default, rule and meaning; its presets."""
-    cls, entry = agent_class(name), ALGORITHMS[name]
-    fixed = dict(entry[2])
-    preset = fixed.pop("preset", None)
+    cls, algo = agent_class(name), ALGORITHMS[name]
+    fixed, preset = algo.fixed, algo.preset
     defaults = {**cls.defaults, **cls.presets.get(preset, {}), **fixed}
-    lines = [f"{name} (chapter {entry[3]}): {entry[4]}",
+    lines = [f"{name} (chapter {algo.chapter}): {algo.summary}",
              f"  actions: {_spaces_words(cls.action_spaces)}; "
              f"observations: {_spaces_words(cls.observation_spaces)}"]
     if fixed or preset:

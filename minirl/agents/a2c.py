@@ -31,64 +31,11 @@ import minirl.layers as L
 import minirl.optimizers as optim
 from minirl.agents.base import Agent, HParam
 from minirl.agents.common import categorical_entropy, categorical_log_prob, sample_categorical
+from minirl.agents.rollout import Rollout, gae, n_step_returns
 from minirl.core import no_grad
 
-__all__ = ["n_step_returns", "gae", "ActorCriticNet", "actor_critic_loss",
-           "Rollout", "rollout_loss", "make_optimizer",
+__all__ = ["ActorCriticNet", "actor_critic_loss", "rollout_loss", "make_optimizer",
            "actor_critic_hyperparameters", "ActorCriticBase", "A2CAgent"]
-
-
-# --- returns and advantages ------------------------------------------------------------
-def n_step_returns(rewards, next_values, terminated, truncated, gamma):
-    """n-step bootstrapped returns over a (T, N) rollout (Sutton & Barto eq. 7.1):
-
-        G_t = r_t + gamma * (1 - terminated_t) * (V(s'_t)   if t ends an episode or the rollout
-                                                  G_{t+1}   otherwise)
-
-    so G_t sums the rewards up to the end of its episode or of the rollout, whichever
-    comes first, then adds the discounted value there: V of the true final observation
-    after a truncation or at the rollout's end, nothing after a termination.
-
-    ``next_values[t]`` is V(s'_t), the value of the observation that followed step t
-    (the final observation when the episode ended there); only the entries at episode
-    ends and at t = T-1 are read. All arrays are (T, N); returns (T, N).
-    """
-    rewards, next_values = np.asarray(rewards), np.asarray(next_values)
-    terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
-    done = terminated | truncated
-    returns = np.empty(np.broadcast_shapes(rewards.shape, next_values.shape),
-                       np.result_type(rewards, next_values))
-    following = next_values[-1]  # the rollout's end: bootstrap from V(s_T)
-    for t in reversed(range(len(rewards))):
-        # An episode that ends at t does not continue into G_{t+1}: that is the next one.
-        following = np.where(done[t], next_values[t], following)
-        returns[t] = rewards[t] + gamma * np.where(terminated[t], 0.0, following)
-        following = returns[t]
-    return returns
-
-
-def gae(rewards, values, next_values, terminated, truncated, gamma, lam):
-    """Generalized advantage estimation (Schulman et al. 2016, eq. 16) over a (T, N) rollout:
-
-        delta_t = r_t + gamma * (1 - terminated_t) * V(s'_t) - V(s_t)
-        A_t     = delta_t + gamma * lam * (1 - done_t) * A_{t+1},      A_T = 0
-
-    ``values[t]`` is V(s_t); ``next_values[t]`` is V(s'_t), the value of the observation
-    after step t (the true final observation when the episode ended there). An episode
-    end (terminated or truncated) stops the sum; a truncated step still bootstraps in
-    its delta. lam = 1 gives A_t = G_t - V(s_t) with G_t the n-step return; lam = 0
-    gives the one-step TD error. All arrays (T, N); returns the advantages (T, N).
-    """
-    rewards, values = np.asarray(rewards), np.asarray(values)
-    next_values = np.asarray(next_values)
-    terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
-    deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values
-    carry = np.where(terminated | truncated, 0.0, gamma * lam)  # what flows back from t+1
-    advantages = np.empty_like(deltas)
-    following = np.zeros_like(deltas[-1])
-    for t in reversed(range(len(deltas))):
-        following = advantages[t] = deltas[t] + carry[t] * following
-    return advantages
 
 
 # --- the network ---------------------------------------------------------------------
@@ -169,49 +116,6 @@ def actor_critic_loss(logits, values, actions, advantages, returns, value_coef,
                   "entropy": entropy.item()}
 
 
-# --- rollouts --------------------------------------------------------------------------
-class Rollout:
-    """``n_steps`` x N transitions in preallocated arrays: filled step by step, then read.
-
-    ``obs`` and ``next_obs`` hold encoded observations (float32 vectors); ``next_obs[t]``
-    is the true next observation of step t (the final one when the episode ended).
-    """
-    fields = ("obs", "actions", "rewards", "next_obs", "terminated", "truncated")
-
-    def __init__(self, n_steps, num_envs, obs_size):
-        T, N = n_steps, num_envs
-        self.obs = np.zeros((T, N, obs_size), np.float32)
-        self.actions = np.zeros((T, N), np.int64)
-        self.rewards = np.zeros((T, N), np.float32)
-        self.next_obs = np.zeros((T, N, obs_size), np.float32)
-        self.terminated = np.zeros((T, N), bool)
-        self.truncated = np.zeros((T, N), bool)
-        self.t = 0
-
-    def add(self, obs, actions, rewards, next_obs, terminated, truncated):
-        t = self.t
-        self.obs[t], self.actions[t], self.rewards[t] = obs, actions, rewards
-        self.next_obs[t], self.terminated[t], self.truncated[t] = next_obs, terminated, truncated
-        self.t += 1
-
-    @property
-    def full(self):
-        return self.t == len(self.obs)
-
-    def arrays(self):
-        """The steps filled so far, as (t, N, ...) views."""
-        return tuple(getattr(self, name)[:self.t] for name in self.fields)
-
-    def state_dict(self):
-        return {**{f"rollout.{n}": getattr(self, n).copy() for n in self.fields},
-                "rollout.t": np.array(self.t)}
-
-    def load_state_dict(self, state):
-        for n in self.fields:
-            getattr(self, n)[...] = state[f"rollout.{n}"]
-        self.t = int(state["rollout.t"])
-
-
 def rollout_loss(net, obs, actions, rewards, next_obs, terminated, truncated, h):
     """The A2C loss of one (T, N) rollout: returns, advantages, then actor_critic_loss.
 
@@ -273,9 +177,14 @@ class ActorCriticBase(Agent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         self.n_actions = int(action_space.n)
-        self.net = ActorCriticNet(self.encode.size, self.n_actions, self.hparams["hidden_size"],
-                                  self.hparams["shared_layers"], rng=self.rng)
+        self.net = self.make_net()
         self.optimizer = make_optimizer(self.net.parameters(), self.hparams)
+
+    def make_net(self):
+        """The two-headed actor-critic network."""
+        h = self.hparams
+        return ActorCriticNet(self.encode.size, self.n_actions, h["hidden_size"],
+                              h["shared_layers"], rng=self.rng)
 
     def act(self, obs, explore=True):
         """One observation: a ~ pi(.|s), or argmax_a pi(a|s) when explore=False."""

@@ -105,6 +105,12 @@ class Agent:
       hyperparameters      ``HParam`` entries: name, default, type, rule, meaning; the
                            only names accepted (``defaults`` and ``spec`` are built from it)
       presets              named sets of overrides ('book': the chapter's settings)
+
+    Hyperparameters are read one way: ``self.hparams[key]`` (``h = self.hparams`` at the
+    top of a method), where they are used. They are not copied into attributes: a copy
+    can drift from the dict that ``config()`` saves and a resumed run rebuilds from.
+    Attributes hold what the agent derives (``n_actions``, C51's support) and what the
+    training loop reads (``num_envs``).
     """
     name = None
     action_spaces = (gym.spaces.Discrete,)
@@ -186,6 +192,11 @@ class Agent:
 
     def update(self, obs, action, reward, next_obs, terminated, truncated):
         raise NotImplementedError
+
+    def wrap_env(self, env):
+        """The env as this agent steps it: unchanged, unless its actions need a wrapper
+        (PPO's Gaussian samples: ``ClipAction``, so that it learns from the sample)."""
+        return env
 
     # -- state --------------------------------------------------------------------------
     def modules(self):

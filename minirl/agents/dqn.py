@@ -18,18 +18,21 @@ one function or one flag here:
 =============  =======================  ======================================
 flag           paper                    piece
 =============  =======================  ======================================
-double         van Hasselt et al. 2016  ``greedy_next_action`` (who picks a*)
+double         van Hasselt et al. 2016  ``double_dqn_target`` (who picks a*)
 prioritized    Schaul et al. 2016       ``PrioritizedReplayBuffer`` + IS weights
 dueling        Wang et al. 2016         ``dueling_aggregate``
 noisy          Fortunato et al. 2018    ``minirl.layers.NoisyLinear``
 categorical    Bellemare et al. 2017    ``project_distribution``,
                                         ``categorical_cross_entropy``,
-                                        ``start_at_atom``
-n_step         Sutton & Barto 7.1       ``minirl.replay.NStepBuffer``, gamma**steps
+                                        ``start_at_atom``, ``fit_support``
+n_step         Sutton & Barto 7.1       ``minirl.replay.NStepBuffer``,
+                                        ``n_step_discount``
 =============  =======================  ======================================
 
 Rainbow is ``DQNAgent`` with every flag on (the ``rainbow`` preset): the same
-functions, composed in ``DQNAgent.learn``, not a second copy of the algorithm.
+functions, composed in ``DQNAgent.learn``, not a second copy of the algorithm. Each
+target is one call from ``learn``: ``td_target``, ``double_dqn_target`` or
+``project_distribution``, discounted by ``n_step_discount``.
 
 Terminated vs truncated: the replay stores ``terminated`` only. A transition cut off
 by a time limit still bootstraps from ``next_obs``. The book's listing unpacks
@@ -44,14 +47,15 @@ import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
 from minirl.agents.base import Agent, HParam
-from minirl.agents.common import bootstrapped_target, strip_prefix
+from minirl.agents.common import strip_prefix
 from minirl.agents.hparams import SIZES
 from minirl.core import no_grad
 from minirl.replay import NStepBuffer, PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
-__all__ = ["QNet", "DQNAgent", "greedy_next_action", "td_target", "double_dqn_target",
-           "dueling_aggregate", "project_distribution", "categorical_cross_entropy", "td_loss",
-           "start_at_atom"]
+__all__ = ["QNet", "DQNAgent", "n_step_discount", "td_target", "double_dqn_target",
+           "greedy_next_action", "dueling_aggregate", "project_distribution",
+           "categorical_cross_entropy", "td_loss", "start_at_atom", "ReturnScale",
+           "fit_support"]
 
 
 # ---------------------------------------------------------------------------
@@ -135,33 +139,43 @@ class QNet(L.Module):
 # TD targets (held constant: computed from arrays, under no_grad)
 # ---------------------------------------------------------------------------
 
-def greedy_next_action(next_q_target, next_q_online=None):
-    """a* = argmax_a' Q(s', a'; theta^-) for DQN; argmax_a' Q(s', a'; theta) for Double DQN.
+def n_step_discount(gamma, steps):
+    """gamma^n for each sample: an n-step transition carries the discounted sum of n
+    rewards, r_t + gamma r_{t+1} + ... + gamma^(n-1) r_{t+n-1} (``NStepBuffer``), and
+    bootstraps n steps later (Sutton & Barto Eq. 7.1; Hessel et al. 2018, Eq. 2).
+    ``steps`` is each sample's n (fewer at an episode's end); n = 1 gives gamma."""
+    return (gamma ** steps).astype(np.float32)
 
-    Double DQN (van Hasselt et al. 2016, Eq. 4) changes only this choice: the online
-    network picks a* and the target network values it, so one network's
-    overestimation is not both chosen and believed. C51 and Rainbow pick a* the same way.
+
+def td_target(reward, next_q_target, terminated, gamma_n):
+    """y = r + gamma^n (1 - terminated) max_a' Q(s', a'; theta^-)   (Mnih et al. 2015,
+    Algorithm 1; n-step: Hessel et al. 2018, Eq. 2).
+
+    ``next_q_target`` is Q(s', .; theta^-), (B, n_actions). A truncated transition has
+    terminated = 0: the time limit cut the episode, s' still has a value, so it
+    bootstraps. Arrays in, an array out: y is held constant.
     """
-    return (next_q_target if next_q_online is None else next_q_online).argmax(axis=1)
-
-
-def td_target(reward, next_q_target, terminated, gamma_n, next_q_online=None):
-    """y = r + gamma^n (1 - terminated) Q(s', a*; theta^-)   (Mnih et al. 2015).
-
-    With a* = argmax Q(s', .; theta^-) this is DQN's r + gamma^n max_a' Q(s', a'; theta^-);
-    given ``next_q_online``, a* comes from the online network (Double DQN).
-    ``next_q_target`` is (B, n_actions). ``gamma_n`` is gamma ** steps per sample for
-    n-step transitions. A truncated transition has terminated = 0, so it bootstraps.
-    """
-    best = greedy_next_action(next_q_target, next_q_online)
-    next_value = next_q_target[np.arange(len(best)), best]
-    return bootstrapped_target(reward, next_value, terminated, gamma_n)
+    not_terminal = 1.0 - np.asarray(terminated, np.result_type(reward))
+    return reward + gamma_n * not_terminal * next_q_target.max(axis=1)
 
 
 def double_dqn_target(reward, next_q_online, next_q_target, terminated, gamma_n):
     """y = r + gamma^n (1 - terminated) Q(s', argmax_a' Q(s', a'; theta); theta^-)
-    (van Hasselt et al. 2016, Eq. 4): ``td_target`` with the online network choosing."""
-    return td_target(reward, next_q_target, terminated, gamma_n, next_q_online)
+    (van Hasselt et al. 2016, Eq. 4).
+
+    The online network picks a*, the target network values it, so one network's
+    overestimation is not both chosen and believed.
+    """
+    best = next_q_online.argmax(axis=1)
+    not_terminal = 1.0 - np.asarray(terminated, np.result_type(reward))
+    return reward + gamma_n * not_terminal * next_q_target[np.arange(len(best)), best]
+
+
+def greedy_next_action(next_q_target, next_q_online=None):
+    """a* = argmax_a' Q(s', a'; theta^-), or with Double DQN argmax_a' Q(s', a'; theta):
+    the action whose return distribution C51 bootstraps from (Bellemare et al. 2017,
+    Algorithm 1, line 2)."""
+    return (next_q_target if next_q_online is None else next_q_online).argmax(axis=1)
 
 
 # ---------------------------------------------------------------------------
@@ -244,6 +258,69 @@ def start_at_atom(qnet, atom, logit=10.0):
     bias.data = bias.data + offset.ravel()
 
 
+class ReturnScale:
+    """What the warm-up tells about the size of returns, kept in O(1) memory: the mean
+    reward of the steps after which the episode went on, the largest and smallest
+    reward, and the largest positive and negative reward sums of an episode (the running
+    one included). Every discounted return G_t = sum_k gamma^k r_{t+k} of an episode
+    lies between its two sums."""
+    fields = ("steps", "reward_sum", "r_max", "r_min", "episode_pos", "episode_neg",
+              "pos_max", "neg_min")
+
+    def __init__(self):
+        self.values = dict.fromkeys(self.fields, 0.0)
+
+    def add(self, reward, terminated, truncated):
+        v, r = self.values, float(reward)
+        if not terminated:  # a reward the episode went on from: part of a stream
+            v["steps"] += 1
+            v["reward_sum"] += r
+        v["r_max"], v["r_min"] = max(v["r_max"], r), min(v["r_min"], r)
+        v["episode_pos"] += max(r, 0.0)
+        v["episode_neg"] += min(r, 0.0)
+        v["pos_max"] = max(v["pos_max"], v["episode_pos"])
+        v["neg_min"] = min(v["neg_min"], v["episode_neg"])
+        if terminated or truncated:
+            v["episode_pos"] = v["episode_neg"] = 0.0
+
+    def state(self):
+        return np.array([self.values[f] for f in self.fields])
+
+    def load(self, array):
+        self.values = dict(zip(self.fields, map(float, array)))
+
+
+def fit_support(scale, gamma):
+    """C51's support [-V, V] from the warm-up's rewards, when v_min = v_max = None:
+
+        high = max(0, min(P, r_max / (1 - gamma)), r_mean / (1 - gamma))
+        low  = min(0, max(N, r_min / (1 - gamma)), r_mean / (1 - gamma))
+        V    = max(high, -low)
+
+    P and N are the largest positive and negative reward sums of an episode, so
+    [max(N, r_min / (1 - gamma)), min(P, r_max / (1 - gamma))] holds every discounted
+    return seen. r_mean, the mean reward of the steps that did not end the episode by
+    termination, over 1 - gamma is the return of keeping that stream up for ever: it
+    stretches the support where returns grow as the agent learns (CartPole: random
+    episodes of about 20 steps, returns up to 100 at gamma 0.99 once it balances).
+    A reward that ends its episode (a goal) is no stream: a task rewarded 1 only there
+    gets [-1, 1]; CartPole gets [-100, 100]. The support is symmetric, as Bellemare et
+    al.'s [-10, 10]: its middle atom is the return 0, where Z starts (``start_at_atom``)
+    whatever V turns out to be. With gamma = 1 the bounds are the reward sums seen.
+    ``scale``: a ``ReturnScale``.
+    """
+    v = scale.values
+    if gamma < 1:
+        horizon = 1.0 / (1.0 - gamma)
+        rate = v["reward_sum"] / max(v["steps"], 1) * horizon
+        high = min(v["pos_max"], v["r_max"] * horizon)
+        low = max(v["neg_min"], v["r_min"] * horizon)
+    else:
+        rate, high, low = 0.0, v["pos_max"], v["neg_min"]
+    bound = max(high, -low, abs(rate))
+    return -bound, bound
+
+
 # ---------------------------------------------------------------------------
 # The agent
 # ---------------------------------------------------------------------------
@@ -252,7 +329,8 @@ class DQNAgent(Agent):
     """DQN (chapter 8) with the chapter 10 improvements as flags.
 
     ``act`` is epsilon-greedy on Q(s, .; theta) (noisy networks explore through their
-    weights: the ``noisy`` preset, which ``noisy-dqn`` uses, sets epsilon to 0); ``update`` stores the transition and,
+    weights: the ``noisy`` preset, which ``noisy-dqn`` uses, sets epsilon to 0);
+    ``update`` stores the transition and,
     every ``train_freq`` steps after ``learning_starts``, runs ``gradient_steps``
     minibatch updates (``learn``); the target network is copied from the online one
     every ``target_update_interval`` steps, or every ``target_update_episodes``
@@ -264,23 +342,16 @@ class DQNAgent(Agent):
     hyperparameters = (
         # network and optimiser
         HParam("hidden_sizes", (64, 64), SIZES, None, "hidden layer widths of the Q network"),
-        # 1e-3 and a 20k replay, not the rl-zoo's 2.3e-3 and 100k: with those the final
-        # CartPole policy held on 1 of 5 evaluation seeds, with these on 4 (docs/ch08.md)
+        # 1e-3 and a 20k replay, not the rl-zoo's 2.3e-3 and 100k: final policies held more
         HParam("lr", 1e-3, float, "(0, inf)", "Adam step size"),
         HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
-        # The squared error, the book's loss, not Huber: Huber caps a sample's pull at 1, so
-        # the rare failures in a replay of balanced states cannot hold the values at the
-        # return they are worth. Final CartPole policies held on 70 of 80 held-out seeds
-        # against Huber's 62 (dueling 38/40 against 24/40; docs/ch08.md)
+        # the book's squared error: Huber caps the pull of the rare failures that pin Q
         HParam("loss", "mse", str, ("huber", "mse"), "TD loss (C51 uses cross-entropy)"),
         HParam("max_grad_norm", 10.0, float, "(0, inf)", "global gradient-norm clip",
                none="no clipping"),
         # replay and schedule of updates
         HParam("buffer_size", 20_000, int, "[1, inf)", "replay capacity"),
-        # 128, not the rl-zoo's 64: a batch is twice as likely to hold one of the rare
-        # failures that pin the values down. Final CartPole policies held on 75 of 80
-        # sweep seeds against 70 (noisy-dqn 62 against 55), and on 19 of 20 evaluation
-        # seeds against 15 (noisy-dqn 16 against 13; docs/ch08.md)
+        # 128, not the rl-zoo's 64: a batch twice as likely to hold a rare failure
         HParam("batch_size", 128, int, "[1, inf)", "minibatch size"),
         HParam("learning_starts", 1000, int, "[0, inf)", "steps before the first update"),
         HParam("train_freq", 256, int, "[1, inf)", "environment steps between update rounds"),
@@ -299,8 +370,7 @@ class DQNAgent(Agent):
         HParam("dueling", False, bool, None, "dueling head"),
         HParam("noisy", False, bool, None, "noisy layers"),
         HParam("categorical", False, bool, None, "C51 distributional head"),
-        # 3 steps of reward before the bootstrap: with 1, Q climbed past 1/(1 - gamma)
-        # once CartPole's policy balanced and the final policy collapsed (docs/ch08.md).
+        # 3, not 1: with 1-step targets Q overshot 1/(1 - gamma) once CartPole balanced
         HParam("n_step", 3, int, "[1, inf)", "steps of reward before bootstrapping"),
         HParam("per_alpha", 0.6, float, "[0, inf)", "priority exponent alpha"),
         HParam("per_beta", 0.4, float, "[0, 1]", "importance-weight exponent beta at step 0"),
@@ -310,9 +380,10 @@ class DQNAgent(Agent):
         HParam("layer_norm", False, bool, None,
                "normalise each hidden layer's pre-activations (Ba et al. 2016)"),
         HParam("n_atoms", 51, int, "[2, inf)", "atoms of the C51 support"),
-        # +-1/(1 - gamma) at gamma 0.99: any return of rewards in [-1, 1] (docs/ch10-*)
-        HParam("v_min", -100.0, float, None, "lowest return of the C51 support"),
-        HParam("v_max", 100.0, float, None, "highest return of the C51 support"),
+        HParam("v_min", None, float, None, "lowest return of the C51 support",
+               none="fitted to the warm-up's returns (fit_support)"),
+        HParam("v_max", None, float, None, "highest return of the C51 support",
+               none="fitted to the warm-up's returns (fit_support)"),
     )
     presets = {
         # The chapter's settings: 4-128-128-2, Adam 5e-4, gamma 0.98, fixed epsilon 0.1,
@@ -323,23 +394,15 @@ class DQNAgent(Agent):
                  "target_update_interval": 0, "target_update_episodes": 20,
                  "epsilon_start": 0.1, "epsilon_end": 0.1, "exploration_steps": 0,
                  "n_step": 1},
-        # Every flag on. Noisy nets explore by themselves, but a short burst of random
-        # actions found Acrobot's goal sooner than the noise alone (docs/ch10-dqn-variants.md).
+        # every flag on; a burst of random actions finds a goal sooner than noise alone
         "rainbow": {"double": True, "prioritized": True, "dueling": True, "noisy": True,
                     "categorical": True, "n_step": 3, "lr": 2.3e-3,
                     "epsilon_start": 1.0, "epsilon_end": 0.0, "exploration_steps": 8000,
-                    "batch_size": 64},  # measured with 64; 128 not run for it
-        # The categorical head on the shared defaults, with an epsilon floor of 0.1: C51
-        # converges to the single-atom return of a balanced CartPole state for both
-        # actions, its action gap vanishes, and only the near-failure states that
-        # random actions keep in the replay hold the policy (docs/ch10-dqn-variants.md).
-        "c51": {"categorical": True, "epsilon_end": 0.1,
-                "batch_size": 64},  # measured with 64; 128 not run for it
-        # Noisy networks explore through their weights, so epsilon ends at 0; the first
-        # 8000 steps still decay it from 1, as in ``rainbow``: with the noise alone, 3 of
-        # 5 CartPole seeds had not solved after 50k steps (docs/ch10-dqn-variants.md).
-        # Huber, not the shared squared error: on forty held-out seeds noisy-dqn held on
-        # 34 with Huber and 27 with the squared error (its misses ended at 297-464).
+                    "batch_size": 64},
+        # epsilon floor 0.1: random actions keep the near-failure states that hold C51's
+        # vanishing action gap on CartPole
+        "c51": {"categorical": True, "epsilon_end": 0.1, "batch_size": 64},
+        # epsilon decays to 0 as noise takes over; Huber held more seeds than MSE here
         "noisy": {"noisy": True, "epsilon_start": 1.0, "epsilon_end": 0.0,
                   "exploration_steps": 8000, "loss": "huber"},
     }
@@ -351,45 +414,69 @@ class DQNAgent(Agent):
                 f"{self.name}: set exactly one of target_update_interval (steps) and "
                 "target_update_episodes (episodes) > 0, the other 0; got "
                 f"{h['target_update_interval']} and {h['target_update_episodes']}")
-        if not h["v_min"] < h["v_max"]:
+        if (h["v_min"] is None) != (h["v_max"] is None):
+            raise ValueError(f"{self.name}: set both v_min and v_max, or neither (a support "
+                             f"fitted to the warm-up); got {h['v_min']} and {h['v_max']}")
+        if h["v_min"] is not None and not h["v_min"] < h["v_max"]:
             raise ValueError(f"{self.name}: v_min must be < v_max, got {h['v_min']} "
                              f"and {h['v_max']}")
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
-        self.gamma, self.batch_size = h["gamma"], h["batch_size"]
         self.n_actions, self.action_start = int(action_space.n), int(action_space.start)
-        self.double, self.prioritized = h["double"], h["prioritized"]
-        self.noisy, self.categorical = h["noisy"], h["categorical"]
-        n_atoms = h["n_atoms"] if self.categorical else 1
-        # C51's support: N evenly spaced returns z_i on [v_min, v_max].
-        self.support = np.linspace(h["v_min"], h["v_max"], n_atoms).astype(np.float32)
-
-        def qnet():
-            return QNet(self.encode.size, self.n_actions, h["hidden_sizes"], h["dueling"],
-                        self.noisy, n_atoms, h["noisy_sigma"], rng=self.rng,
-                        layer_norm=h["layer_norm"])
-        self.qnet = qnet()
-        if self.categorical:  # Z(s, a) starts at the return 0 (or the atom nearest it)
+        self.qnet = self.make_qnet()
+        # C51's support: N evenly spaced returns z_i on [v_min, v_max], given, or fitted
+        # to the warm-up's returns when learning starts (``fit_support``). Until then Q
+        # is read on +-1 / (1 - gamma): a symmetric support of any scale has the same
+        # middle atom, where Z starts, and the same greedy actions.
+        self.support, self.return_scale = None, ReturnScale()
+        self.support_pending = h["categorical"] and h["v_min"] is None
+        if h["categorical"]:
+            scale = 1.0 / (1.0 - h["gamma"]) if h["gamma"] < 1 else 1.0
+            self.set_support(*((-scale, scale) if self.support_pending
+                               else (h["v_min"], h["v_max"])))
             start_at_atom(self.qnet, int(np.argmin(np.abs(self.support))))
-        self.target_qnet = qnet()
+        self.target_qnet = self.make_qnet()
         optim.hard_update(self.target_qnet, self.qnet)
         self.optimizer = optim.Adam(self.qnet.parameters(), lr=h["lr"])
 
-        if self.prioritized:
+        if h["prioritized"]:
             self.replay = PrioritizedReplayBuffer(h["buffer_size"], self.encode.shape,
                                                   alpha=h["per_alpha"], beta=h["per_beta"],
                                                   eps=h["per_eps"], rng=self.rng)
         else:
             self.replay = ReplayBuffer(h["buffer_size"], self.encode.shape, rng=self.rng)
         # n-step returns; with n = 1 each step passes straight through as itself.
-        self.n_step = NStepBuffer(h["n_step"], self.gamma)
+        self.n_step = NStepBuffer(h["n_step"], h["gamma"])
 
         self.steps = 0        # environment steps seen by update()
         self.episodes = 0     # episodes finished
         self.learn_steps = 0  # gradient steps taken
-        self.rows = np.arange(self.batch_size)
+        self.rows = np.arange(h["batch_size"])
+
+    def make_qnet(self):
+        """The Q network (online and target alike): QNet with this agent's flags."""
+        h = self.hparams
+        return QNet(self.encode.size, self.n_actions, h["hidden_sizes"], h["dueling"],
+                    h["noisy"], h["n_atoms"] if h["categorical"] else 1, h["noisy_sigma"],
+                    rng=self.rng, layer_norm=h["layer_norm"])
+
+    def set_support(self, v_min, v_max):
+        """C51's atoms: z_i = v_min + i (v_max - v_min) / (N - 1), i = 0 .. N-1."""
+        self.support = np.linspace(v_min, v_max, self.hparams["n_atoms"]).astype(np.float32)
+
+    def ready_to_learn(self):
+        """C51 with a fitted support: fit it (``fit_support``) when learning first starts,
+        or wait while every reward seen has been 0 (no scale to fit yet)."""
+        if not self.support_pending:
+            return True
+        v_min, v_max = fit_support(self.return_scale, self.hparams["gamma"])
+        if v_min == v_max:
+            return False
+        self.support_pending = False
+        self.set_support(v_min, v_max)
+        return True
 
     # -- acting ------------------------------------------------------------------------
     @property
@@ -409,7 +496,7 @@ class DQNAgent(Agent):
 
     def q_of(self, out):
         """The network's output as Q(s, .): itself, or for C51 Q(s, a) = sum_i z_i p_i(s, a)."""
-        if self.categorical:
+        if self.hparams["categorical"]:
             return F.softmax(out, axis=-1).data @ self.support
         return out
 
@@ -437,7 +524,7 @@ class DQNAgent(Agent):
             epsilon = self.epsilon
             if epsilon > 0 and self.rng.random() < epsilon:
                 return int(self.rng.integers(self.n_actions)) + self.action_start
-            if self.noisy:
+            if self.hparams["noisy"]:
                 self.qnet.reset_noise()
                 return int(self._q(self.qnet, self.encode(obs)).argmax()) + self.action_start
         return int(self.q_values(obs).argmax()) + self.action_start
@@ -452,10 +539,12 @@ class DQNAgent(Agent):
         for transition in self.n_step.push(x.copy(), a, reward, next_x.copy(), terminated,
                                            truncated):
             self.replay.add(*transition)
+        if self.support_pending:  # C51: the warm-up tells the returns' scale
+            self.return_scale.add(reward, terminated, truncated)
         self.steps += 1
         info = None
         if (self.steps >= h["learning_starts"] and self.steps % h["train_freq"] == 0
-                and len(self.replay) >= self.batch_size):
+                and len(self.replay) >= h["batch_size"] and self.ready_to_learn()):
             for _ in range(h["gradient_steps"]):
                 info = self.learn()
         if h["target_update_interval"] and self.steps % h["target_update_interval"] == 0:
@@ -471,23 +560,36 @@ class DQNAgent(Agent):
         optim.hard_update(self.target_qnet, self.qnet)
 
     def learn(self):
-        """One gradient step on a minibatch (Mnih et al. 2015, Algorithm 1; Rainbow's pieces
-        slot in: prioritized sampling and weights, noise, C51's distributional loss)."""
+        """One gradient step on a minibatch (Mnih et al. 2015, Algorithm 1), with the
+        target of the flags set: ``td_target``, ``double_dqn_target``, or C51's
+        ``project_distribution``; n-step transitions discount by ``n_step_discount``."""
         h = self.hparams
         # prioritized replay gives its IS weights w_i; uniform replay's are all one, so
         # its loss is the plain mean (one fused op; the same gradients, bit for bit)
-        batch = (self.replay.sample(self.batch_size, beta=self.beta) if self.prioritized
-                 else self.replay.sample(self.batch_size))
-        weights = batch.weights if self.prioritized else None
+        batch = (self.replay.sample(h["batch_size"], beta=self.beta) if h["prioritized"]
+                 else self.replay.sample(h["batch_size"]))
+        weights = batch.weights if h["prioritized"] else None
         # noisy nets: independent noise for the online and the target network (no-ops
         # without noisy layers)
         self.qnet.reset_noise()
         self.target_qnet.reset_noise()
 
         out_a = F.pick(self.qnet(batch.obs), batch.action)  # Q(s, a), or Z(s, a)'s logits
-        with no_grad():
-            target = self.target(batch)  # a constant: no gradient reaches theta^-
-        if self.categorical:  # C51: cross-entropy to the projected distribution
+        with no_grad():  # the target is a constant: no gradient reaches theta^-
+            gamma_n = n_step_discount(h["gamma"], batch.steps)
+            next_out = self.target_qnet(batch.next_obs).data  # theta^-'s output at s'
+            next_online = self._q(self.qnet, batch.next_obs) if h["double"] else None
+            if h["categorical"]:  # p_i(s', a*) moved by r + gamma^n z_i onto the support
+                best = greedy_next_action(self.q_of(next_out), next_online)
+                next_probs = F.softmax(next_out, axis=-1).data[self.rows, best]
+                target = project_distribution(next_probs, batch.reward, batch.terminated,
+                                              gamma_n, self.support)
+            elif h["double"]:
+                target = double_dqn_target(batch.reward, next_online, next_out,
+                                           batch.terminated, gamma_n)
+            else:
+                target = td_target(batch.reward, next_out, batch.terminated, gamma_n)
+        if h["categorical"]:  # C51: cross-entropy to the projected distribution
             per_sample = categorical_cross_entropy(out_a, target)
             loss = F.mean(per_sample if weights is None else per_sample * weights)
             td_error = per_sample.data  # Rainbow: the loss is the priority
@@ -502,27 +604,10 @@ class DQNAgent(Agent):
         else:
             norm = optim.grad_norm(self.optimizer.params)
         self.optimizer.step()
-        if self.prioritized:  # p_i = |delta_i| + eps
+        if h["prioritized"]:  # p_i = |delta_i| + eps
             self.replay.update_priorities(batch.indices, td_error)
         self.learn_steps += 1
         return {"loss": float(loss.data), "grad_norm": norm}
-
-    def target(self, batch):
-        """The TD target y, or for C51 the projected target distribution m.
-
-        Both bootstrap from a* = ``greedy_next_action`` (the online network picks it for
-        Double DQN) and discount by gamma ** steps (n-step transitions; steps = 1 otherwise).
-        """
-        gamma_n = (self.gamma ** batch.steps).astype(np.float32)
-        next_out = self.target_qnet(batch.next_obs).data   # from theta^-
-        next_q = self.q_of(next_out)                        # Q(s', .; theta^-)
-        next_online = self._q(self.qnet, batch.next_obs) if self.double else None
-        if not self.categorical:
-            return td_target(batch.reward, next_q, batch.terminated, gamma_n, next_online)
-        best = greedy_next_action(next_q, next_online)
-        next_probs = F.softmax(next_out, axis=-1).data[self.rows, best]  # p_i(s', a*)
-        return project_distribution(next_probs, batch.reward, batch.terminated, gamma_n,
-                                    self.support)
 
     # -- state -------------------------------------------------------------------------
     def modules(self):
@@ -533,7 +618,11 @@ class DQNAgent(Agent):
 
     def extra_state(self):
         state = {"steps": np.array(self.steps), "episodes": np.array(self.episodes),
-                 "learn_steps": np.array(self.learn_steps)}
+                 "learn_steps": np.array(self.learn_steps),
+                 "support_pending": np.array(self.support_pending),
+                 "return_scale": self.return_scale.state()}
+        if self.hparams["categorical"]:
+            state["support"] = self.support
         for key, value in self.replay.state_dict().items():
             state[f"replay.{key}"] = value
         for key, value in self.n_step.state_dict(self.encode.shape).items():
@@ -544,5 +633,9 @@ class DQNAgent(Agent):
         self.steps = int(state["steps"])
         self.episodes = int(state["episodes"])
         self.learn_steps = int(state["learn_steps"])
+        if "support" in state:  # C51 (the network's offset comes with its parameters)
+            self.support = np.asarray(state["support"], np.float32)
+            self.support_pending = bool(state["support_pending"])
+            self.return_scale.load(state["return_scale"])
         self.replay.load_state_dict(strip_prefix(state, "replay."))
         self.n_step.load_state_dict(strip_prefix(state, "nstep."))

@@ -165,7 +165,6 @@ class SimplePG(Agent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
-        self.gamma = h["gamma"]
         self.n_actions = int(action_space.n)
         self.pi = policy_net(self.encode.size, self.n_actions, h["hidden_size"],
                              h["hidden_layers"], rng=self.rng)
@@ -193,7 +192,7 @@ class SimplePG(Agent):
     # -- learning ---------------------------------------------------------------------
     def weights(self, rewards):
         """Phi_t for every step of one episode: here G(tau), the same for all t."""
-        return np.full(len(rewards), discounted_return(rewards, self.gamma))
+        return np.full(len(rewards), discounted_return(rewards, self.hparams["gamma"]))
 
     def losses(self, x, actions, rewards, next_x, terminated):
         """The per-episode loss(es): name -> scalar Variable.
@@ -311,7 +310,7 @@ class Reinforce(SimplePG):
     def weights(self, rewards):
         """Phi_t = G_t = sum_(k>=t) gamma^(k-t) r_k. A time limit that cut the episode
         leaves G_t as what was observed: there is no V to fill in the rest."""
-        return reward_to_go(rewards, self.gamma)
+        return reward_to_go(rewards, self.hparams["gamma"])
 
 
 class ReinforceBaseline(Reinforce):
@@ -344,7 +343,7 @@ class ReinforceBaseline(Reinforce):
         if not terminated[-1]:
             with no_grad():
                 bootstrap = float(self.v(next_x[-1:]).data[0, 0])
-        return reward_to_go(rewards, self.gamma, bootstrap)
+        return reward_to_go(rewards, self.hparams["gamma"], bootstrap)
 
     def losses(self, x, actions, rewards, next_x, terminated):
         returns = self.returns(rewards, next_x, terminated)
@@ -388,7 +387,6 @@ class ActorCritic(ReinforceBaseline):
 
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
-        self.entropy_coef = self.hparams["entropy_coef"]
 
     def losses(self, x, actions, rewards, next_x, terminated):
         """Critic and actor losses of a batch of transitions (the agent uses one)."""
@@ -396,12 +394,13 @@ class ActorCritic(ReinforceBaseline):
         with no_grad():                                 # V(s') only inside the target
             next_values = self.v(next_x).data.reshape(len(x))
         target = bootstrapped_target(np.asarray(rewards, values.dtype), next_values,
-                                     terminated, self.gamma)
+                                     terminated, self.hparams["gamma"])
         delta = advantage(target, values.data)          # TD error, a constant for the actor
         logits = self.pi(x)
         loss_pi = policy_loss(categorical_log_prob(logits, actions), delta)
-        if self.entropy_coef:
-            loss_pi = loss_pi - self.entropy_coef * F.sum(categorical_entropy(logits))
+        if self.hparams["entropy_coef"]:
+            loss_pi = loss_pi - (self.hparams["entropy_coef"]
+                                 * F.sum(categorical_entropy(logits)))
         return {"policy": loss_pi, "value": value_loss(values, target)}
 
     def update(self, obs, action, reward, next_obs, terminated, truncated):

@@ -22,7 +22,7 @@ CleanRL's ``ppo.py`` / ``ppo_continuous_action.py`` (Huang et al. 2022, "The 37
 Implementation Details of PPO"; numbered as in docs/ppo.md):
 
     for each rollout of n_steps x num_envs transitions, collected by pi_old:
-        A_t = GAE(lambda) with V_old; R_t = A_t + V_old(s_t)       (a2c.gae, Eq. 11)
+        A_t = GAE(lambda) with V_old; R_t = A_t + V_old(s_t)       (rollout.gae, Eq. 11)
         for epoch in 1..update_epochs:
             for each shuffled minibatch:
                 A_t <- (A_t - mean) / (std + 1e-8)                  (norm_adv)
@@ -32,9 +32,11 @@ Implementation Details of PPO"; numbered as in docs/ppo.md):
 
 Actions: ``Discrete`` -> a categorical policy (softmax of logits); ``Box`` -> a diagonal
 Gaussian N(mu_theta(s), diag sigma^2) whose log sigma is a parameter of its own,
-independent of the state. A Gaussian sample may fall outside the action bounds: the
-agent clips it only for the environment step, and learns from the sample itself, whose
-log-probability is the Gaussian's (the clipped action has no density).
+independent of the state. A Gaussian sample may fall outside the action bounds: a
+``ClipAction`` wrapper around the environment (``wrap_env``, as CleanRL's
+``gym.wrappers.ClipAction``) clips it for the environment step alone, and the agent
+learns from the sample itself, whose log-probability is the Gaussian's (the clipped
+action has no density).
 """
 import gymnasium as gym
 import numpy as np
@@ -42,17 +44,16 @@ import numpy as np
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.a2c import Rollout, gae
 from minirl.agents.base import Agent, HParam
 from minirl.agents.common import (categorical_entropy, categorical_log_prob,
-                                  elementwise_min, gaussian_entropy, gaussian_log_prob,
-                                  sample_categorical)
+                                  gaussian_entropy, gaussian_log_prob, sample_categorical)
 from minirl.agents.hparams import SIZES
+from minirl.agents.rollout import Rollout, gae
 from minirl.core import no_grad
 
 __all__ = ["clipped_surrogate", "value_loss", "approx_kl", "clip_fraction",
            "explained_variance", "normalize_advantages", "ppo_loss", "orthogonal_init",
-           "CategoricalPolicy", "GaussianPolicy", "ValueNet", "PPORollout", "PPOAgent"]
+           "CategoricalPolicy", "GaussianPolicy", "ValueNet", "PPOAgent"]
 
 
 # --- the objective -----------------------------------------------------------------
@@ -68,7 +69,7 @@ def clipped_surrogate(log_prob, old_log_prob, advantages, clip_coef):
     ratio = F.exp(log_prob - old_log_prob)
     unclipped = ratio * advantages
     clipped = F.clip(ratio, 1.0 - clip_coef, 1.0 + clip_coef) * advantages
-    return F.mean(elementwise_min(unclipped, clipped))
+    return F.mean(F.minimum(unclipped, clipped))
 
 
 def value_loss(values, old_values, returns, clip_coef=None):
@@ -85,7 +86,7 @@ def value_loss(values, old_values, returns, clip_coef=None):
         return 0.5 * F.mean(unclipped)
     clipped_values = old_values + F.clip(values - old_values, -clip_coef, clip_coef)
     clipped = (clipped_values - returns) ** 2
-    return 0.5 * F.mean(-elementwise_min(-unclipped, -clipped))  # max = -min(-a, -b)
+    return 0.5 * F.mean(F.maximum(unclipped, clipped))
 
 
 def approx_kl(log_prob, old_log_prob):
@@ -223,14 +224,6 @@ class ValueNet(L.Module):
         return F.reshape(self.net(obs), (len(obs),))
 
 
-class PPORollout(Rollout):
-    """A2C's rollout, with room for vector actions: (T, N) ints or (T, N, A) floats."""
-
-    def __init__(self, n_steps, num_envs, obs_size, action_shape, action_dtype):
-        super().__init__(n_steps, num_envs, obs_size)
-        self.actions = np.zeros((n_steps, num_envs, *action_shape), action_dtype)
-
-
 # --- the agent ---------------------------------------------------------------------
 class PPOAgent(Agent):
     """PPO with the clipped surrogate, over ``num_envs`` environments in lock-step.
@@ -289,28 +282,30 @@ class PPOAgent(Agent):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
         self.num_envs = int(h["num_envs"])
-        hidden = tuple(int(n) for n in h["hidden_sizes"])
         self.continuous = isinstance(action_space, gym.spaces.Box)
-        if self.continuous:
-            self.action_shape = tuple(action_space.shape)
-            size = int(np.prod(self.action_shape))
-            self.low = np.asarray(action_space.low, np.float32).reshape(size)
-            self.high = np.asarray(action_space.high, np.float32).reshape(size)
-            self.policy = GaussianPolicy(self.encode.size, size, hidden, self.rng,
-                                         h["log_std_init"])
-            stored = ((size,), np.float32)
-        else:
-            self.policy = CategoricalPolicy(self.encode.size, int(action_space.n), hidden,
-                                            self.rng)
-            stored = ((), np.int64)
-        self.critic = ValueNet(self.encode.size, hidden, self.rng)
+        self.policy, self.critic = self.make_networks()
         # One optimizer over both networks, as CleanRL (eps 1e-5: detail 3).
         self.optimizer = optim.Adam(self.policy.parameters() + self.critic.parameters(),
                                     lr=h["lr"], eps=1e-5)
-        self.rollout = PPORollout(h["n_steps"], self.num_envs, self.encode.size, *stored)
+        if self.continuous:  # (T, N, A) floats: the raw Gaussian samples
+            self.action_shape = tuple(action_space.shape)
+            stored = ((int(np.prod(self.action_shape)),), np.float32)
+        else:
+            stored = ((), np.int64)
+        self.rollout = Rollout(h["n_steps"], self.num_envs, self.encode.size, *stored)
         self.steps = 0      # environment steps seen (for lr annealing)
         self.updates = 0    # rollouts learned from
-        self.sampled = None  # the raw Gaussian sample behind the last clipped action
+
+    def make_networks(self):
+        """(policy, critic): a categorical or Gaussian actor and a separate V(s) network."""
+        hidden = tuple(int(n) for n in self.hparams["hidden_sizes"])
+        if self.continuous:
+            policy = GaussianPolicy(self.encode.size, int(np.prod(self.action_space.shape)),
+                                    hidden, self.rng, self.hparams["log_std_init"])
+        else:
+            policy = CategoricalPolicy(self.encode.size, int(self.action_space.n), hidden,
+                                       self.rng)
+        return policy, ValueNet(self.encode.size, hidden, self.rng)
 
     def check_relations(self, h):
         super().check_relations(h)
@@ -319,18 +314,18 @@ class PPOAgent(Agent):
             raise ValueError(f"{self.name}: num_minibatches {h['num_minibatches']} is more "
                              f"than the rollout's num_envs * n_steps = {batch} samples")
 
-    # -- acting -----------------------------------------------------------------------
-    def to_env(self, actions):
-        """What the environment receives: Gaussian samples clipped to the bounds."""
-        return np.clip(actions, self.low, self.high) if self.continuous else actions
+    def wrap_env(self, env):
+        """Box actions: the env clips the Gaussian sample to its bounds (CleanRL's
+        ``ClipAction``); the agent never sees the clipped action."""
+        return gym.wrappers.ClipAction(env) if self.continuous else env
 
+    # -- acting -----------------------------------------------------------------------
     def act_batch(self, obs_batch):
-        """One sampled action per environment, a_i ~ pi(.|s_i), ready for ``env.step``.
-        A Gaussian sample is kept unclipped for learning (``sampled``)."""
+        """One sampled action per environment, a_i ~ pi(.|s_i): for a Box space the raw
+        Gaussian sample, which the env's ``ClipAction`` wrapper clips (``wrap_env``)."""
         actions = self.policy.sample(self.encode.batch(obs_batch), self.rng)
         if self.continuous:
-            self.sampled = actions
-            return self.to_env(actions).reshape(len(actions), *self.action_shape)
+            return actions.reshape(len(actions), *self.action_shape)
         return actions
 
     def act(self, obs, explore=True):
@@ -338,7 +333,7 @@ class PPOAgent(Agent):
         if explore:
             action = self.act_batch([obs])[0]
         else:
-            action = self.to_env(self.policy.greedy(self.encode(obs)[None]))[0]
+            action = self.policy.greedy(self.encode(obs)[None])[0]
         if self.continuous:
             return np.asarray(action, np.float32).reshape(self.action_shape)
         return int(action)
@@ -355,14 +350,7 @@ class PPOAgent(Agent):
             obs, next_obs = [obs], [next_obs]
             actions = np.asarray(actions)[None]
             rewards, terminated, truncated = ([x] for x in (rewards, terminated, truncated))
-        actions = np.asarray(actions)
-        if self.continuous:
-            actions = actions.reshape(self.num_envs, -1)
-            # Learn from the unclipped sample the env's action came from, if it did.
-            if self.sampled is not None and np.array_equal(self.to_env(self.sampled),
-                                                           actions):
-                actions = self.sampled
-            self.sampled = None
+        actions = np.asarray(actions).reshape(self.rollout.actions.shape[1:])
         self.rollout.add(self.encode.batch(obs), actions, rewards, self.encode.batch(next_obs),
                          terminated, truncated)
         self.steps += self.num_envs
@@ -370,7 +358,7 @@ class PPOAgent(Agent):
 
     def prepare_batch(self):
         """The rollout flattened to T*N samples, with pi_old's log-probabilities, V_old,
-        and GAE advantages and returns R_t = A_t + V_old(s_t) (a2c.gae)."""
+        and GAE advantages and returns R_t = A_t + V_old(s_t) (rollout.gae)."""
         obs, actions, rewards, next_obs, terminated, truncated = self.rollout.arrays()
         T, N = rewards.shape
         flat_obs = obs.reshape(T * N, -1)

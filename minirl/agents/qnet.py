@@ -67,7 +67,6 @@ class QLearningAgent(Agent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
-        self.gamma, self.epsilon = h["gamma"], h["epsilon"]
         self.n_actions = int(action_space.n)
         self.qnet = QNet(self.encode.size, self.n_actions, h["hidden_size"], rng=self.rng)
         self.optimizer = optim.SGD(self.qnet.parameters(), lr=h["lr"])
@@ -79,13 +78,14 @@ class QLearningAgent(Agent):
 
     def act(self, obs, explore=True):
         """Epsilon-greedy: a random action with probability epsilon, else argmax Q."""
-        if explore and self.rng.random() < self.epsilon:
+        if explore and self.rng.random() < self.hparams["epsilon"]:
             return int(self.rng.integers(self.n_actions))
         return int(np.argmax(self.q_values(obs)))
 
     def update(self, obs, action, reward, next_obs, terminated, truncated):
         next_q = self.q_values(next_obs)  # under no_grad: the target is a constant
-        target = q_learning_target(np.float32(reward), next_q, float(terminated), self.gamma)
+        target = q_learning_target(np.float32(reward), next_q, float(terminated),
+                                   self.hparams["gamma"])
         q = self.qnet(self.encode(obs)[None])[0, action]
         loss = F.mean_squared_error(q, np.asarray(target, np.float32))
         self.qnet.zero_grad()
