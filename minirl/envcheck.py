@@ -54,8 +54,8 @@ def check_observation(name, obs, space, where):
             raise EnvCheckError(f"{name}: {where} returned an observation of shape "
                                 f"{array.shape}; its observation space {space} declares "
                                 f"shape {space.shape}")
-        float_space = space.dtype.kind == "f"
-        if array.dtype.kind not in ("fiu" if float_space else "iu"):
+        kinds = {"f": "fiu", "b": "b"}.get(space.dtype.kind, "iu")  # bool space: bools
+        if array.dtype.kind not in kinds:
             raise EnvCheckError(f"{name}: {where} returned an observation of dtype "
                                 f"{array.dtype}; its observation space declares "
                                 f"{space.dtype}")

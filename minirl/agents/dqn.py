@@ -46,6 +46,7 @@ import minirl.optimizers as optim
 from minirl.agents.base import Agent, HParam
 from minirl.agents.common import bootstrapped_target, strip_prefix
 from minirl.agents.hparams import SIZES
+from minirl.agents.torso import encoder_for, storage_dtype
 from minirl.core import no_grad
 from minirl.replay import NStepBuffer, PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
@@ -82,8 +83,9 @@ class QNet(L.Module):
     """
 
     def __init__(self, in_size, n_actions, hidden_sizes=(128, 128), dueling=False,
-                 noisy=False, n_atoms=1, sigma0=0.5, rng=None, layer_norm=False):
+                 noisy=False, n_atoms=1, sigma0=0.5, rng=None, layer_norm=False, torso=None):
         super().__init__()
+        self.torso = torso  # image observations: a ConvTorso whose features in_size counts
         self.layer_norm = bool(layer_norm)
         rng = np.random.default_rng() if rng is None else rng
 
@@ -108,6 +110,7 @@ class QNet(L.Module):
         self.noisy_layers = [m for m in self.layers if isinstance(m, L.NoisyLinear)]
 
     def forward(self, x):
+        x = x if self.torso is None else self.torso(x)
         for layer in self.hidden:
             x = layer(x)
             x = F.relu(F.layer_norm(x) if self.layer_norm else x)
@@ -266,7 +269,9 @@ class DQNAgent(Agent):
         HParam("hidden_sizes", (64, 64), SIZES, None, "hidden layer widths of the Q network"),
         # 1e-3 and a 20k replay, not the rl-zoo's 2.3e-3 and 100k: with those the final
         # CartPole policy held on 1 of 5 evaluation seeds, with these on 4 (docs/ch08.md)
-        HParam("lr", 1e-3, float, "(0, inf)", "Adam step size"),
+        HParam("lr", 1e-3, float, "(0, inf)", "step size"),
+        HParam("optimizer", "adam", str, ("adam", "rmsprop"),
+               "Adam, or RMSprop as MinAtar's DQN (alpha 0.95, eps 0.01)"),
         HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
         # The squared error, the book's loss, not Huber: Huber caps a sample's pull at 1, so
         # the rare failures in a replay of balanced states cannot hold the values at the
@@ -340,6 +345,16 @@ class DQNAgent(Agent):
         # 5 CartPole seeds had not solved after 50k steps (docs/ch10-dqn-variants.md).
         # Huber, not the shared squared error: on forty held-out seeds noisy-dqn held on
         # 34 with Huber and 27 with the squared error (its misses ended at 297-464).
+        # MinAtar's DQN (Young & Tian 2019; docs/pixels.md): a 3x3 conv of 16 filters
+        # (the torso every image observation gets), a 128-unit layer, RMSprop 2.5e-4,
+        # Huber loss, 1-step targets, replay 100k from 5k frames on, batch 32, one update
+        # per frame, target every 1000, epsilon 1 -> 0.1 over 100k frames.
+        "minatar": {"hidden_sizes": (128,), "optimizer": "rmsprop", "lr": 2.5e-4,
+                    "gamma": 0.99, "loss": "huber", "max_grad_norm": None,
+                    "buffer_size": 100_000, "batch_size": 32, "learning_starts": 5000,
+                    "train_freq": 1, "gradient_steps": 1, "target_update_interval": 1000,
+                    "epsilon_start": 1.0, "epsilon_end": 0.1,
+                    "exploration_steps": 100_000, "n_step": 1},
         "noisy": {"noisy": True, "epsilon_start": 1.0, "epsilon_end": 0.0,
                   "exploration_steps": 8000, "loss": "huber"},
     }
@@ -367,22 +382,29 @@ class DQNAgent(Agent):
         self.support = np.linspace(h["v_min"], h["v_max"], n_atoms).astype(np.float32)
 
         def qnet():
-            return QNet(self.encode.size, self.n_actions, h["hidden_sizes"], h["dueling"],
+            torso, size = encoder_for(observation_space, self.rng)  # conv for images
+            return QNet(size, self.n_actions, h["hidden_sizes"], h["dueling"],
                         self.noisy, n_atoms, h["noisy_sigma"], rng=self.rng,
-                        layer_norm=h["layer_norm"])
+                        layer_norm=h["layer_norm"], torso=torso)
         self.qnet = qnet()
         if self.categorical:  # Z(s, a) starts at the return 0 (or the atom nearest it)
             start_at_atom(self.qnet, int(np.argmin(np.abs(self.support))))
         self.target_qnet = qnet()
         optim.hard_update(self.target_qnet, self.qnet)
-        self.optimizer = optim.Adam(self.qnet.parameters(), lr=h["lr"])
+        self.optimizer = (optim.Adam(self.qnet.parameters(), lr=h["lr"])
+                          if h["optimizer"] == "adam" else  # Young & Tian 2019's below
+                          optim.RMSprop(self.qnet.parameters(), h["lr"], alpha=0.95, eps=0.01))
 
         if self.prioritized:
             self.replay = PrioritizedReplayBuffer(h["buffer_size"], self.encode.shape,
+                                                  obs_dtype=storage_dtype(observation_space),
+                                                  batch_dtype=np.float32,
                                                   alpha=h["per_alpha"], beta=h["per_beta"],
                                                   eps=h["per_eps"], rng=self.rng)
         else:
-            self.replay = ReplayBuffer(h["buffer_size"], self.encode.shape, rng=self.rng)
+            self.replay = ReplayBuffer(h["buffer_size"], self.encode.shape, rng=self.rng,
+                                       obs_dtype=storage_dtype(observation_space),
+                                       batch_dtype=np.float32)  # bool frames stay bool
         # n-step returns; with n = 1 each step passes straight through as itself.
         self.n_step = NStepBuffer(h["n_step"], self.gamma)
 
