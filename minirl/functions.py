@@ -892,4 +892,4 @@ def conv2d(x, W, b=None, stride=1, pad=0):
 def flatten(x):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...): a reshape, so its backward is reshape's."""
     x = as_variable(x)
-    return reshape(x, (x.shape[0], int(np.prod(x.shape[1:]))))
+    return reshape(x, (x.shape[0], -1))

@@ -80,8 +80,7 @@ class ConvTorso(L.Module):
             x = x.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
         for conv in self.convs:
             x = F.relu(conv(x))
-        x = F.flatten(x)
-        return x.reshape(self.size) if one else x
+        return F.reshape(x, (self.size,)) if one else F.flatten(x)
 
 
 def encoder_for(observation_space, rng=None):
