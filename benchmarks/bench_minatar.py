@@ -12,7 +12,8 @@ conv of 16 filters, ReLU, a 128-unit layer, ReLU, one output per action; RMSprop
 1000 frames, epsilon 1 -> 0.1 linearly over the first 100k frames. Each run appends one
 row to ``benchmarks/results/minatar/runs.csv``: the final greedy return over 30 episodes
 on evaluation seeds no run trained on (reset seeds 10000...), and the steps per second
-of the whole run (acting, stepping, learning). The training episodes go to
+of the whole run (acting, stepping, learning; wall clock, and the CPU seconds the
+process used, which a shared machine distorts less). The training episodes go to
 ``benchmarks/results/minatar/<impl>-<game>-s<seed>.csv``. PyTorch is needed only for
 ``--impl torch`` (``pip install torch==2.13.0``), on one thread as minirl.
 """
@@ -43,14 +44,18 @@ def write_episodes(path, rows):
         w.writerows(rows)
 
 
+FIELDS = ["impl", "game", "seed", "frames", "greedy_return", "greedy_std", "eval_episodes",
+          "seconds", "steps_per_s", "cpu_seconds"]
+
+
 def append_result(row):
+    """One row more in runs.csv (the header rewritten if an older file lacks a field)."""
     path = os.path.join(OUT, "runs.csv")
-    new = not os.path.exists(path)
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    rows = list(csv.DictReader(open(path))) if os.path.exists(path) else []
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS, restval="", extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows + [row])
 
 
 # --- minirl ---------------------------------------------------------------------------
@@ -179,12 +184,15 @@ def main(argv=None):
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.makedirs(OUT, exist_ok=True)
     run = run_minirl if args.impl == "minirl" else run_torch
+    cpu = time.process_time()
     mean, std, seconds, episodes = run(args.game, args.seed, args.frames)
+    cpu = time.process_time() - cpu  # training and the final evaluation
     write_episodes(os.path.join(OUT, f"{args.impl}-{args.game}-s{args.seed}.csv"), episodes)
     append_result({"impl": args.impl, "game": args.game, "seed": args.seed,
                    "frames": args.frames, "greedy_return": f"{mean:.3f}",
                    "greedy_std": f"{std:.3f}", "eval_episodes": EVAL_EPISODES,
-                   "seconds": f"{seconds:.1f}", "steps_per_s": f"{args.frames / seconds:.1f}"})
+                   "seconds": f"{seconds:.1f}", "steps_per_s": f"{args.frames / seconds:.1f}",
+                   "cpu_seconds": f"{cpu:.1f}"})
     print(f"{args.impl} {args.game} seed {args.seed}: {args.frames} frames in {seconds:.0f} s "
           f"({args.frames / seconds:.0f} steps/s); final greedy return {mean:.2f} +/- "
           f"{std:.2f} over {EVAL_EPISODES} episodes")
