@@ -67,6 +67,13 @@ def run_minirl(game, seed, frames):
     seconds = time.perf_counter() - start
     mean, std = minirl.evaluate(result.agent, env_id(game), EVAL_EPISODES, EVAL_SEED,
                                 max_steps=EVAL_MAX_STEPS)
+    v = result.agent.optimizer.v  # RMSprop's moments: how many ended subnormal
+    subnormal = int(((v != 0) & (np.abs(v) < np.finfo(v.dtype).tiny)).sum())
+    print(f"RMSprop moments: {subnormal} of {v.size} subnormal, {int((v == 0).sum())} zero")
+    if os.environ.get("MINIRL_SAVE_AGENTS"):  # for a GIF: minirl eval FILE --gif OUT
+        os.makedirs(os.environ["MINIRL_SAVE_AGENTS"], exist_ok=True)
+        result.agent.save(os.path.join(os.environ["MINIRL_SAVE_AGENTS"],
+                                       f"{game}-s{seed}.npz"))
     return mean, std, seconds, result.records  # (step, episode, return, length)
 
 
