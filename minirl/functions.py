@@ -780,7 +780,7 @@ __all__ += ["conv2d", "flatten", "im2col", "col2im", "conv_output_size"]
 
 def _two(value, what):
     """An int or an (int, int) pair -> (int, int); anything else is an error naming it."""
-    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
+    pair = tuple(value) if isinstance(value, (tuple, list, np.ndarray)) else (value, value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
         raise ValueError(f"conv2d: {what} must be an int or a pair of ints, got {value!r}")
     return int(pair[0]), int(pair[1])
@@ -882,10 +882,11 @@ def conv2d(x, W, b=None, stride=1, pad=0):
         raise ValueError(f"conv2d: stride must be >= 1 and pad >= 0, got stride {stride} "
                          f"and pad {pad}")
     if not core.Config.enable_backprop:  # the lean path, as linear's (no graph to build)
-        arrays = [v.data if isinstance(v, Variable) else core.as_array(v)
-                  for v in ((x, W) if b is None else (x, W, b))]
-        return core._constant(_conv2d(*arrays, *([None] if b is None else []),
-                                      stride, pad)[0])
+        x = x.data if isinstance(x, Variable) else core.as_array(x)
+        W = W.data if isinstance(W, Variable) else core.as_array(W)
+        if b is not None:
+            b = b.data if isinstance(b, Variable) else core.as_array(b)
+        return core._constant(_conv2d(x, W, b, stride, pad)[0])
     return Conv2d(stride, pad)(x, W) if b is None else Conv2d(stride, pad)(x, W, b)
 
 

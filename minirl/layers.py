@@ -462,7 +462,8 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d: kernel_size must be positive, got {kernel_size!r}")
         rng = np.random.default_rng() if rng is None else rng
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size, self.stride, self.pad = (kh, kw), stride, pad
+        self.kernel_size = (kh, kw)
+        self.stride, self.pad = F._two(stride, "stride"), F._two(pad, "pad")
         bound = 1.0 / np.sqrt(in_channels * kh * kw)
         shape = (out_channels, in_channels, kh, kw)
         self.W = Parameter(rng.uniform(-bound, bound, shape).astype(dtype), name="W")
