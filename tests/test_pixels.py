@@ -24,6 +24,7 @@ def box(shape, dtype=np.float32):
     ((10, 10, 4), False, (4, 10, 10)),   # MinAtar, gymnasium: (H, W, C)
     ((4, 10, 10), True, (4, 10, 10)),    # PyTorch: (C, H, W)
     ((10, 10, 10), False, (10, 10, 10)),  # a tie (Seaquest) is read as (H, W, C)
+    ((3, 5, 3), False, (3, 3, 5)),        # so is a tie of the first and last axes
     ((84, 84, 3), False, (3, 84, 84)),
 ])
 def test_image_layout(shape, channels_first, chw):
