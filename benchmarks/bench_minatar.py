@@ -3,6 +3,7 @@ same settings, the same environment seeds (docs/pixels.md).
 
     python benchmarks/bench_minatar.py --impl minirl --game Breakout --seed 0 --frames 200000
     python benchmarks/bench_minatar.py --impl torch  --game Breakout --seed 0 --frames 200000
+    python benchmarks/bench_minatar.py --impl random --game Breakout   # the floor
     python benchmarks/bench_minatar.py --summary     # the table of docs/pixels.md
 
 Both run MinAtar's DQN (Young & Tian 2019) as minirl's ``minatar`` preset sets it: a 3x3
@@ -158,6 +159,24 @@ def run_torch(game, seed, frames):
     return float(np.mean(returns)), float(np.std(returns)), seconds, episodes
 
 
+def run_random(game, seed, frames):
+    """A uniformly random policy on the evaluation episodes: the floor to beat."""
+    from minirl.envs import make_env
+    env = make_env(env_id(game))
+    env.action_space.seed(seed)
+    start, returns = time.perf_counter(), []
+    for k in range(EVAL_EPISODES):
+        env.reset(seed=EVAL_SEED + k)
+        total = 0.0
+        for _ in range(EVAL_MAX_STEPS):
+            _, r, te, tr, _ = env.step(env.action_space.sample())
+            total += r
+            if te or tr:
+                break
+        returns.append(total)
+    return float(np.mean(returns)), float(np.std(returns)), time.perf_counter() - start, []
+
+
 def summary():
     """The runs so far, one line per (impl, game, frames): greedy returns per seed."""
     path = os.path.join(OUT, "runs.csv")
@@ -178,7 +197,7 @@ def summary():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--impl", choices=("minirl", "torch"))
+    ap.add_argument("--impl", choices=("minirl", "torch", "random"))
     ap.add_argument("--game", default="Breakout")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--frames", type=int, default=200_000)
@@ -190,11 +209,13 @@ def main(argv=None):
         ap.error("--impl is required unless --summary")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.makedirs(OUT, exist_ok=True)
-    run = run_minirl if args.impl == "minirl" else run_torch
+    run = {"minirl": run_minirl, "torch": run_torch, "random": run_random}[args.impl]
     cpu = time.process_time()
     mean, std, seconds, episodes = run(args.game, args.seed, args.frames)
     cpu = time.process_time() - cpu  # training and the final evaluation
-    write_episodes(os.path.join(OUT, f"{args.impl}-{args.game}-s{args.seed}.csv"), episodes)
+    if episodes:
+        write_episodes(os.path.join(OUT, f"{args.impl}-{args.game}-s{args.seed}.csv"),
+                       episodes)
     append_result({"impl": args.impl, "game": args.game, "seed": args.seed,
                    "frames": args.frames, "greedy_return": f"{mean:.3f}",
                    "greedy_std": f"{std:.3f}", "eval_episodes": EVAL_EPISODES,
