@@ -52,6 +52,12 @@ def _describe(value):
     return f"{type(value).__name__}{'' if shape is None else f' of shape {shape}'}: {value!r}"
 
 
+def accepted_kinds(space):
+    """The NumPy dtype kinds an observation of a Box ``space`` may have: any number
+    for a float space, integers for an integer space, bools for a bool space."""
+    return {"f": "fiu", "b": "b"}.get(space.dtype.kind, "iu")
+
+
 def check_observation(name, obs, space, where):
     """``obs`` has the shape and kind of values ``space`` declares."""
     if isinstance(space, gym.spaces.Discrete):
@@ -71,8 +77,7 @@ def check_observation(name, obs, space, where):
             raise EnvCheckError(f"{name}: {where} returned an observation of shape "
                                 f"{array.shape}; its observation space {space} declares "
                                 f"shape {space.shape}")
-        float_space = space.dtype.kind == "f"
-        if array.dtype.kind not in ("fiu" if float_space else "iu"):
+        if array.dtype.kind not in accepted_kinds(space):
             raise EnvCheckError(f"{name}: {where} returned an observation of dtype "
                                 f"{array.dtype}; its observation space declares "
                                 f"{space.dtype}")
@@ -133,7 +138,7 @@ def check_fits(name, step, obs, reward, space, batch=False):
             raise EnvCheckError(f"{name}: step() returned an observation of shape "
                                 f"{array.shape[len(lead):]} at step {step}; its observation "
                                 f"space {space} declares shape {space.shape}")
-        if array.dtype.kind not in ("fiu" if space.dtype.kind == "f" else "iu"):
+        if array.dtype.kind not in accepted_kinds(space):
             raise EnvCheckError(f"{name}: step() returned an observation of dtype "
                                 f"{array.dtype} at step {step}; its observation space "
                                 f"declares {space.dtype}")

@@ -771,3 +771,125 @@ def softmax_cross_entropy(x, labels):
     if labels.size and (labels.min() < 0 or labels.max() >= x.shape[1]):
         raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {x.shape[1]})")
     return SoftmaxCrossEntropy(labels)(x)
+
+
+# --- convolution (images) ------------------------------------------------------------
+# A convolution slides a small filter over an image: every output pixel is the same dot
+# product of the filter with the patch under it (the filter's weights are shared by all
+# positions, and each output sees only its patch: locality). im2col copies every patch
+# into a row of a matrix, so the whole convolution is one matrix product; col2im is its
+# adjoint, which adds each row's gradient back onto the pixels the patch came from
+# (DeZero steps 57-58; Chellapilla et al. 2006). Layout as PyTorch: x (N, C, H, W),
+# W (out_channels, in_channels, kh, kw). docs/pixels.md draws it.
+__all__ += ["conv2d", "flatten", "im2col", "col2im", "conv_output_size"]
+
+
+def _two(value, what):
+    """An int or an (int, int) pair -> (int, int); anything else is an error naming it."""
+    pair = tuple(value) if isinstance(value, (tuple, list, np.ndarray)) else (value, value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise ValueError(f"conv2d: {what} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def conv_output_size(size, kernel, stride, pad):
+    """Output length of one axis: floor((size + 2 pad - kernel) / stride) + 1."""
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def im2col(x, kernel, stride, pad):
+    """(N, C, H, W) -> (N * OH * OW, C * kh * kw): one row per output pixel, holding the
+    patch it sees (zero-padded by ``pad``, windows ``stride`` apart)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    N, C, H, W = x.shape
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+    # A view, no copy: element [n, c, i, j, u, v] is x[n, c, i * sh + u, j * sw + v].
+    s0, s1, s2, s3 = x.strides
+    windows = np.lib.stride_tricks.as_strided(
+        x, (N, oh, ow, C, kh, kw), (s0, s2 * sh, s3 * sw, s1, s2, s3), writeable=False)
+    return windows.reshape(N * oh * ow, C * kh * kw)  # the one copy: each patch a row
+
+
+def col2im(col, x_shape, kernel, stride, pad):
+    """The adjoint of im2col: (N * OH * OW, C * kh * kw) -> (N, C, H, W), each row's
+    entries added back onto the pixels its patch came from (overlaps sum)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    N, C, H, W = x_shape
+    oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+    col = col.reshape(N, oh, ow, C, kh, kw)
+    x = np.zeros((N, C, H + 2 * ph, W + 2 * pw), col.dtype)
+    for u in range(kh):      # one kernel offset (u, v) at a time: its entries land on
+        for v in range(kw):  # a strided grid of pixels, so one slice adds them all
+            x[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] += col[:, :, :, :, u, v].transpose(
+                0, 3, 1, 2)
+    return x[:, :, ph:ph + H, pw:pw + W]
+
+
+def _conv2d(x, W, b, stride, pad):
+    """The value of conv2d on ndarrays: (im2col rows) @ (filters as columns) + b, laid
+    out as (N, out, OH, OW). Returns it and the im2col matrix (backward reuses it)."""
+    if x.ndim != 4 or W.ndim != 4 or x.shape[1] != W.shape[1] or (
+            b is not None and b.shape != W.shape[:1]):
+        raise ValueError(
+            f"conv2d needs x (N, C, H, W), W (out, C, kh, kw) and b (out,) with the same "
+            f"C; got x {x.shape}, W {W.shape}" + ("" if b is None else f", b {b.shape}"))
+    kernel = W.shape[2:]
+    oh = conv_output_size(x.shape[2], kernel[0], stride[0], pad[0])
+    ow = conv_output_size(x.shape[3], kernel[1], stride[1], pad[1])
+    if oh < 1 or ow < 1:
+        raise ValueError(f"conv2d: a {kernel[0]}x{kernel[1]} kernel does not fit into x "
+                         f"{x.shape} padded by {pad}")
+    col = im2col(x, kernel, stride, pad)
+    y = col @ W.reshape(len(W), -1).T  # (N * OH * OW, out)
+    if b is not None:
+        y += b
+    y = y.reshape(len(x), oh, ow, len(W)).transpose(0, 3, 1, 2)  # -> (N, out, OH, OW)
+    return y, col
+
+
+class Conv2d(Function):
+    """y[n, o, i, j] = b[o] + sum_{c, u, v} W[o, c, u, v] x[n, c, i s + u, j s + v].
+
+    With Y = col @ W2^T (col = im2col(x), W2 = W as (out, C kh kw)): gW2 = gY^T @ col,
+    gb = gy summed over n, i, j, and gx = col2im(gY @ W2).
+    """
+
+    def __init__(self, stride, pad):
+        self.stride, self.pad = stride, pad
+
+    def forward(self, x, W, b=None):
+        y, self.col = _conv2d(x, W, b, self.stride, self.pad)
+        return y
+
+    def backward(self, gy):
+        x, W = self.inputs[0].data, self.inputs[1].data
+        gY = gy.transpose(0, 2, 3, 1).reshape(-1, len(W))  # (N * OH * OW, out)
+        gx = gW = gb = None
+        if self.needs_grad(0):  # pixels take no gradient when x is an observation
+            gx = col2im(gY @ W.reshape(len(W), -1), x.shape, W.shape[2:], self.stride,
+                        self.pad)
+        if self.needs_grad(1):
+            gW = (gY.T @ self.col).reshape(W.shape)
+        if len(self.inputs) == 3 and self.needs_grad(2):
+            gb = gy.sum(axis=(0, 2, 3))
+        return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gb)
+
+
+def conv2d(x, W, b=None, stride=1, pad=0):
+    """2-D convolution (cross-correlation, as PyTorch's): x (N, C, H, W), W (out, C, kh,
+    kw), b (out,) -> (N, out, OH, OW); ``stride`` and ``pad`` an int or an (h, w) pair."""
+    stride, pad = _two(stride, "stride"), _two(pad, "pad")
+    if stride[0] < 1 or stride[1] < 1 or pad[0] < 0 or pad[1] < 0:
+        raise ValueError(f"conv2d: stride must be >= 1 and pad >= 0, got stride {stride} "
+                         f"and pad {pad}")
+    if not core.Config.enable_backprop:
+        return nograd.conv2d(_conv2d, x, W, b, stride, pad)  # no graph: faster (nograd.py)
+    return Conv2d(stride, pad)(x, W) if b is None else Conv2d(stride, pad)(x, W, b)
+
+
+def flatten(x):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...): a reshape, so its backward is reshape's."""
+    x = as_variable(x)
+    return reshape(x, (x.shape[0], -1))

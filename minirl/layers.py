@@ -237,3 +237,39 @@ class NoisyLinear(Module):
         W = self.W_mu + self.W_sigma * self.eps_W  # Eq. 9, factorised: one formula, with
         b = self.b_mu + self.b_sigma * self.eps_b  # or without a graph (no_grad is lean)
         return F.linear(x, W, b)
+
+
+# --- convolution (images) ------------------------------------------------------------
+__all__ += ["Conv2d"]
+
+
+class Conv2d(Module):
+    """A 2-D convolution layer: ``F.conv2d(x, W, b, stride, pad)`` with W of shape
+    (out_channels, in_channels, kh, kw) and b of shape (out_channels,).
+
+    Initialisation as PyTorch's ``nn.Conv2d``: W and b uniform in [-1/sqrt(fan_in),
+    1/sqrt(fan_in)] with fan_in = in_channels * kh * kw, the inputs of one output pixel
+    (as Linear's in_size).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad=0, bias=True,
+                 dtype=np.float32, rng=None):
+        super().__init__()
+        for what, n in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(n, (int, np.integer)) or n <= 0:
+                raise ValueError(f"Conv2d: {what} must be a positive int, got {n!r}")
+        kh, kw = F._two(kernel_size, "kernel_size")
+        if kh <= 0 or kw <= 0:
+            raise ValueError(f"Conv2d: kernel_size must be positive, got {kernel_size!r}")
+        rng = np.random.default_rng() if rng is None else rng
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = (kh, kw)
+        self.stride, self.pad = F._two(stride, "stride"), F._two(pad, "pad")
+        bound = 1.0 / np.sqrt(in_channels * kh * kw)
+        shape = (out_channels, in_channels, kh, kw)
+        self.W = Parameter(rng.uniform(-bound, bound, shape).astype(dtype), name="W")
+        self.b = Parameter(rng.uniform(-bound, bound, out_channels).astype(dtype),
+                           name="b") if bias else None
+
+    def forward(self, x):
+        return F.conv2d(x, self.W, self.b, self.stride, self.pad)

@@ -1,9 +1,9 @@
-"""Without a graph, faster: ``F.linear`` and ``F.relu`` under ``no_grad``.
+"""Without a graph, faster: ``F.linear``, ``F.relu`` and ``F.conv2d`` under ``no_grad``.
 
 Acting and TD targets run under ``no_grad``, where nothing will read a graph. For the
 small networks of RL, ``Function.__call__``'s bookkeeping -- an op object, a loop that
 unwraps the inputs, a call to ``forward`` -- then costs as much as the arithmetic of a
-layer acting on one observation. So the two ops every network is made of skip it there:
+layer acting on one observation. So the ops every network is made of skip it there:
 their ``forward``, which keeps no state, runs as a plain function on the arrays (no op
 object), and the result is wrapped once, as a constant. The values are the graph path's,
 bit for bit (tests/test_core.py); acting on one observation costs about 1.7 times its
@@ -29,3 +29,12 @@ def linear(op, x, W, b=None):
 def relu(op, x):
     """``op.forward(x)`` on an array, wrapped as a constant."""
     return _constant(op.forward(None, x.data if isinstance(x, Variable) else as_array(x)))
+
+
+def conv2d(forward, x, W, b, stride, pad):
+    """``forward(x, W, b, stride, pad)`` (functions._conv2d) on arrays, as a constant."""
+    x = x.data if isinstance(x, Variable) else as_array(x)
+    W = W.data if isinstance(W, Variable) else as_array(W)
+    if b is not None:
+        b = b.data if isinstance(b, Variable) else as_array(b)
+    return _constant(forward(x, W, b, stride, pad)[0])

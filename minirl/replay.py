@@ -74,7 +74,7 @@ class ReplayBuffer:
     """
 
     def __init__(self, capacity, obs_shape, action_shape=(), obs_dtype=np.float32,
-                 action_dtype=np.int64, rng=None):
+                 action_dtype=np.int64, rng=None, batch_dtype=None):
         capacity = int(capacity)
         if capacity < 1:
             raise ValueError(f"ReplayBuffer capacity must be a positive integer, got {capacity}")
@@ -84,6 +84,10 @@ class ReplayBuffer:
         # default_rng passes a Generator through unchanged and seeds one from an int.
         self.rng = np.random.default_rng(rng)
 
+        # Observations are stored as obs_dtype and sampled as batch_dtype (None: as
+        # stored): boolean frames kept as bool take a quarter of float32's memory, and
+        # only the minibatch is converted for the network.
+        self.batch_dtype = batch_dtype
         self.obs = np.zeros((capacity, *self.obs_shape), dtype=obs_dtype)
         self.action = np.zeros((capacity, *self.action_shape), dtype=action_dtype)
         self.reward = np.zeros(capacity, dtype=np.float32)
@@ -127,11 +131,15 @@ class ReplayBuffer:
         return self._gather(indices, np.ones(batch_size, dtype=np.float32))
 
     def _gather(self, indices, weights):
+        obs, next_obs = self.obs[indices], self.next_obs[indices]
+        if self.batch_dtype is not None:  # copy=False: indexing made new arrays already
+            obs = obs.astype(self.batch_dtype, copy=False)
+            next_obs = next_obs.astype(self.batch_dtype, copy=False)
         return Batch(
-            obs=self.obs[indices],
+            obs=obs,
             action=self.action[indices],
             reward=self.reward[indices],
-            next_obs=self.next_obs[indices],
+            next_obs=next_obs,
             terminated=self.terminated[indices],
             steps=self.steps[indices],
             indices=indices.astype(np.int64),
@@ -346,8 +354,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     """
 
     def __init__(self, capacity, obs_shape, action_shape=(), obs_dtype=np.float32,
-                 action_dtype=np.int64, alpha=0.6, beta=0.4, eps=1e-6, rng=None):
-        super().__init__(capacity, obs_shape, action_shape, obs_dtype, action_dtype, rng)
+                 action_dtype=np.int64, alpha=0.6, beta=0.4, eps=1e-6, rng=None,
+                 batch_dtype=None):
+        super().__init__(capacity, obs_shape, action_shape, obs_dtype, action_dtype, rng,
+                         batch_dtype)
         if alpha < 0:
             raise ValueError(f"alpha must be >= 0 (0 is uniform replay), got {alpha}")
         if eps <= 0:

@@ -17,7 +17,7 @@ NOTEBOOKS = ROOT / "notebooks"
 # One per chapter (the tabular chapters one each), and the engine built from zero.
 EXPECTED = ["engine_from_zero", "ch01_bandits", "ch04_dynamic_programming",
             "ch05_monte_carlo", "ch06_td", "ch07_qnet", "ch08_dqn",
-            "ch09_policy_gradient", "ch10_beyond_dqn"]
+            "ch09_policy_gradient", "ch10_beyond_dqn", "ch08_pixels"]
 TIME_LIMIT_S = 60
 
 

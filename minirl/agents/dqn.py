@@ -49,6 +49,7 @@ import minirl.optimizers as optim
 from minirl.agents.base import Agent, HParam
 from minirl.agents.common import strip_prefix
 from minirl.agents.hparams import SIZES
+from minirl.agents.torso import encoder_for, storage_dtype
 from minirl.core import no_grad
 from minirl.replay import NStepBuffer, PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
@@ -86,8 +87,9 @@ class QNet(L.Module):
     """
 
     def __init__(self, in_size, n_actions, hidden_sizes=(128, 128), dueling=False,
-                 noisy=False, n_atoms=1, sigma0=0.5, rng=None, layer_norm=False):
+                 noisy=False, n_atoms=1, sigma0=0.5, rng=None, layer_norm=False, torso=None):
         super().__init__()
+        self.torso = torso  # image observations: a ConvTorso whose features in_size counts
         self.layer_norm = bool(layer_norm)
         rng = np.random.default_rng() if rng is None else rng
 
@@ -112,6 +114,7 @@ class QNet(L.Module):
         self.noisy_layers = [m for m in self.layers if isinstance(m, L.NoisyLinear)]
 
     def forward(self, x):
+        x = x if self.torso is None else self.torso(x)
         for layer in self.hidden:
             x = layer(x)
             x = F.relu(F.layer_norm(x) if self.layer_norm else x)
@@ -344,6 +347,8 @@ class DQNAgent(Agent):
         HParam("hidden_sizes", (64, 64), SIZES, None, "hidden layer widths of the Q network"),
         # 1e-3 and a 20k replay, not the rl-zoo's 2.3e-3 and 100k: final policies held more
         HParam("lr", 1e-3, float, "(0, inf)", "Adam step size"),
+        HParam("optimizer", "adam", str, ("adam", "rmsprop"),
+               "Adam, or RMSprop as MinAtar's DQN (alpha 0.95, eps 0.01)"),
         HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
         # the book's squared error: Huber caps the pull of the rare failures that pin Q
         HParam("loss", "mse", str, ("huber", "mse"), "TD loss (C51 uses cross-entropy)"),
@@ -402,6 +407,16 @@ class DQNAgent(Agent):
         # epsilon floor 0.1: random actions keep the near-failure states that hold C51's
         # vanishing action gap on CartPole
         "c51": {"categorical": True, "epsilon_end": 0.1, "batch_size": 64},
+        # MinAtar's DQN (Young & Tian 2019; docs/pixels.md): a 3x3 conv of 16 filters
+        # (the torso every image observation gets), a 128-unit layer, RMSprop 2.5e-4,
+        # Huber loss, 1-step targets, replay 100k from 5k frames on, batch 32, one update
+        # per frame, target every 1000, epsilon 1 -> 0.1 over 100k frames.
+        "minatar": {"hidden_sizes": (128,), "optimizer": "rmsprop", "lr": 2.5e-4,
+                    "gamma": 0.99, "loss": "huber", "max_grad_norm": None,
+                    "buffer_size": 100_000, "batch_size": 32, "learning_starts": 5000,
+                    "train_freq": 1, "gradient_steps": 1, "target_update_interval": 1000,
+                    "epsilon_start": 1.0, "epsilon_end": 0.1,
+                    "exploration_steps": 100_000, "n_step": 1},
         # epsilon decays to 0 as noise takes over; Huber held more seeds than MSE here
         "noisy": {"noisy": True, "epsilon_start": 1.0, "epsilon_end": 0.0,
                   "exploration_steps": 8000, "loss": "huber"},
@@ -439,14 +454,20 @@ class DQNAgent(Agent):
             start_at_atom(self.qnet, int(np.argmin(np.abs(self.support))))
         self.target_qnet = self.make_qnet()
         optim.hard_update(self.target_qnet, self.qnet)
-        self.optimizer = optim.Adam(self.qnet.parameters(), lr=h["lr"])
+        self.optimizer = (optim.Adam(self.qnet.parameters(), lr=h["lr"])
+                          if h["optimizer"] == "adam" else  # Young & Tian 2019's below
+                          optim.RMSprop(self.qnet.parameters(), h["lr"], alpha=0.95, eps=0.01))
 
         if h["prioritized"]:
             self.replay = PrioritizedReplayBuffer(h["buffer_size"], self.encode.shape,
+                                                  obs_dtype=storage_dtype(observation_space),
+                                                  batch_dtype=np.float32,
                                                   alpha=h["per_alpha"], beta=h["per_beta"],
                                                   eps=h["per_eps"], rng=self.rng)
         else:
-            self.replay = ReplayBuffer(h["buffer_size"], self.encode.shape, rng=self.rng)
+            self.replay = ReplayBuffer(h["buffer_size"], self.encode.shape, rng=self.rng,
+                                       obs_dtype=storage_dtype(observation_space),
+                                       batch_dtype=np.float32)  # bool frames stay bool
         # n-step returns; with n = 1 each step passes straight through as itself.
         self.n_step = NStepBuffer(h["n_step"], h["gamma"])
 
@@ -458,9 +479,10 @@ class DQNAgent(Agent):
     def make_qnet(self):
         """The Q network (online and target alike): QNet with this agent's flags."""
         h = self.hparams
-        return QNet(self.encode.size, self.n_actions, h["hidden_sizes"], h["dueling"],
+        torso, size = encoder_for(self.observation_space, self.rng)  # a conv for images
+        return QNet(size, self.n_actions, h["hidden_sizes"], h["dueling"],
                     h["noisy"], h["n_atoms"] if h["categorical"] else 1, h["noisy_sigma"],
-                    rng=self.rng, layer_norm=h["layer_norm"])
+                    rng=self.rng, layer_norm=h["layer_norm"], torso=torso)
 
     def set_support(self, v_min, v_max):
         """C51's atoms: z_i = v_min + i (v_max - v_min) / (N - 1), i = 0 .. N-1."""

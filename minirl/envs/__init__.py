@@ -24,6 +24,7 @@ _register("minirl/InfiniteHorizon-v0", "minirl.envs.testing:InfiniteHorizonEnv",
 # The learning zoo: each task truncates by itself (see minirl.envs.testing).
 for _name in ("PermutedIdentity", "SparseChain", "ResetCorridor", "TargetTracking"):
     _register(f"minirl/{_name}-v0", f"minirl.envs.testing:{_name}Env")
+_register("minirl/Quadrant-v0", "minirl.envs.images:QuadrantEnv")  # images: conv torso
 
 
 def make_env(env, **kwargs):
@@ -32,6 +33,9 @@ def make_env(env, **kwargs):
     An id ``"module:Env-v0"`` imports ``module`` first (gymnasium's rule); that is for
     ids a user types, never for ids read from a file (see ``checkpoint.saved_env_id``).
     """
+    if isinstance(env, str) and env.startswith("MinAtar/"):  # an optional extra
+        from minirl.envs.images import make_minatar
+        return make_minatar(env, **kwargs)
     if isinstance(env, str):
         try:
             return gym.make(env, **kwargs)
