@@ -13,12 +13,15 @@ the general path.
 from minirl.core import Variable, _constant, as_array, shape_error
 
 
+def _array(x):
+    """The ndarray behind an op's input (a Variable's data, or a number as an array)."""
+    return x.data if isinstance(x, Variable) else as_array(x)
+
+
 def linear(op, x, W, b=None):
     """``op.forward(x, W, b)`` on arrays, wrapped as a constant."""
-    x = x.data if isinstance(x, Variable) else as_array(x)
-    W = W.data if isinstance(W, Variable) else as_array(W)
-    if b is not None:
-        b = b.data if isinstance(b, Variable) else as_array(b)
+    x, W = _array(x), _array(W)
+    b = None if b is None else _array(b)
     try:
         return _constant(op.forward(None, x, W, b))
     except ValueError as error:  # named by op and shapes, as Function.__call__ does
@@ -28,13 +31,10 @@ def linear(op, x, W, b=None):
 
 def relu(op, x):
     """``op.forward(x)`` on an array, wrapped as a constant."""
-    return _constant(op.forward(None, x.data if isinstance(x, Variable) else as_array(x)))
+    return _constant(op.forward(None, _array(x)))
 
 
 def conv2d(forward, x, W, b, stride, pad):
     """``forward(x, W, b, stride, pad)`` (functions._conv2d) on arrays, as a constant."""
-    x = x.data if isinstance(x, Variable) else as_array(x)
-    W = W.data if isinstance(W, Variable) else as_array(W)
-    if b is not None:
-        b = b.data if isinstance(b, Variable) else as_array(b)
-    return _constant(forward(x, W, b, stride, pad)[0])
+    b = None if b is None else _array(b)
+    return _constant(forward(_array(x), _array(W), b, stride, pad)[0])
