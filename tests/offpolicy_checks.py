@@ -117,6 +117,13 @@ def step_once(agent, rng):
     return agent.update(o, agent.act(o), -1.0, -o, False, False)
 
 
+def check_targets_start_as_copies(agent, pairs):
+    """theta' = theta at construction, for each (target, network) attribute pair."""
+    for target, network in pairs:
+        t, n = getattr(agent, target).state_dict(), getattr(agent, network).state_dict()
+        assert t.keys() == n.keys() and all(np.array_equal(t[k], n[k]) for k in t), target
+
+
 def check_polyak_recursion(agent, pairs, k, moves=lambda update: True):
     """Every target after k updates equals the Polyak recursion by hand,
 

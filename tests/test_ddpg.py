@@ -26,8 +26,8 @@ from minirl.agents.ddpg import (Actor, Critic, DDPGAgent, GaussianNoise,
 from minirl.gradcheck import gradient_check, numerical_grad
 from minirl.replay import Batch
 from offpolicy_checks import (check_polyak_recursion, check_stores_terminated_not_truncated,
-                              learn_from, numpy_actor, numpy_critic, numpy_dpg, params_of,
-                              perturb)
+                              check_targets_start_as_copies, learn_from, numpy_actor,
+                              numpy_critic, numpy_dpg, params_of, perturb)
 
 ENV = "minirl/ContinuousIdentity-v0"
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
@@ -240,6 +240,10 @@ def test_critic_target_in_update_uses_target_networks_and_stops_only_at_terminat
     stats = agent.update(obs[0], action[0], 0.0, next_obs[0], False, False)
     np.testing.assert_allclose(seen["y"], y, rtol=1e-5)
     assert np.isclose(stats["critic_loss"], expected, rtol=1e-5)
+
+
+def test_every_target_starts_as_a_copy_of_its_network():
+    check_targets_start_as_copies(make(seed=1), [("actor_target", "actor"), ("critic_target", "critic")])
 
 
 def test_the_loop_stores_terminated_never_truncated():

@@ -30,7 +30,8 @@ from minirl.gradcheck import numerical_grad
 from minirl.replay import Batch
 from agent_checks import check_save_load_resumes_exactly
 from offpolicy_checks import (check_polyak_recursion, check_stores_terminated_not_truncated,
-                              learn_from, numpy_critic, perturb)
+                              check_targets_start_as_copies, learn_from, numpy_critic,
+                              perturb)
 
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
 LOW, HIGH = np.array([-1.0, 0.0], np.float32), np.array([3.0, 0.5], np.float32)
@@ -230,6 +231,11 @@ def test_the_greedy_action_is_the_squashed_mean_inside_the_bounds():
                                rtol=1e-5, atol=1e-6)
     assert np.all(greedy >= LOW) and np.all(greedy <= HIGH)
     assert agent.steps < agent.learning_starts
+
+
+def test_every_target_starts_as_a_copy_of_its_network():
+    check_targets_start_as_copies(make(seed=1), [("critic1_target", "critic1"),
+                                   ("critic2_target", "critic2")])
 
 
 def test_the_loop_stores_terminated_never_truncated():

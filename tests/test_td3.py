@@ -19,8 +19,8 @@ from minirl.agents.td3 import TD3Agent, clipped_double_q_target, target_policy_s
 from minirl.replay import Batch
 from agent_checks import check_save_load_resumes_exactly
 from offpolicy_checks import (check_polyak_recursion, check_stores_terminated_not_truncated,
-                              learn_from, numpy_actor, numpy_critic, numpy_dpg, params_of,
-                              perturb, step_once)
+                              check_targets_start_as_copies, learn_from, numpy_actor,
+                              numpy_critic, numpy_dpg, params_of, perturb, step_once)
 
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
 
@@ -160,6 +160,11 @@ def test_the_greedy_action_is_the_deterministic_actor_inside_the_bounds():
     np.testing.assert_allclose(greedy, numpy_actor(agent.actor, obs), rtol=1e-5, atol=1e-6)
     assert np.all(greedy >= agent.low) and np.all(greedy <= agent.high)
     assert np.any(greedy == agent.low) or np.any(greedy == agent.high)
+
+
+def test_every_target_starts_as_a_copy_of_its_network():
+    check_targets_start_as_copies(make(seed=1), [("actor_target", "actor"), ("critic_target", "critic"),
+                                   ("critic2_target", "critic2")])
 
 
 def test_the_loop_stores_terminated_never_truncated():
