@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 import minirl
+from minirl.replay import Batch
 
 
 # --- NumPy forward passes ---------------------------------------------------------
@@ -109,6 +110,39 @@ def learn_from(agent, batch):
         return update_critics(batch, y)
     agent.update_critics = recording
     return seen
+
+
+def check_every_critic_steps_on_y(agent, names, lr, batch):
+    """In ``update``, each critic Q_i (attributes ``names``) takes Adam's first step on
+    its own mean (Q_i(s, a) - y)^2 towards the y handed to the critic step: by hand,
+    g_i from the chain rule in NumPy, and the step -lr g / (|g| + eps) per element."""
+    seen = learn_from(agent, batch)
+    before = {n: net_state(getattr(agent, n)) for n in names}
+    agent.update(batch.obs[0], batch.action[0], 0.0, batch.next_obs[0], False, False)
+    y = seen["y"].astype(np.float64)[:, None]
+    x = np.concatenate([batch.obs, batch.action], axis=1).astype(np.float64)
+    for name in names:
+        state = {k: v.astype(np.float64) for k, v in before[name].items()}
+        q, inputs, pre = mlp_forward(state, x)
+        _, grads = mlp_backward(state, inputs, pre, 2 * (q - y) / len(y))
+        for key, after in net_state(getattr(agent, name)).items():
+            g = grads[key]
+            clear = np.abs(g) > 1e-5  # elsewhere float32 rounding blurs g / |g|
+            assert clear.mean() > 0.5, (name, key)
+            adam = state[key] - lr * g / (np.abs(g) + 1e-8)
+            np.testing.assert_allclose(after[clear], adam[clear], rtol=0, atol=2e-6,
+                                       err_msg=f"{name}.{key}")
+
+
+def random_batch(B, seed, low, high):
+    """A minibatch of random transitions in a 3-D observation box."""
+    rng = np.random.default_rng(seed)
+    return Batch(obs=rng.uniform(-1, 1, (B, 3)).astype(np.float32),
+                 action=rng.uniform(low, high, (B, len(low))).astype(np.float32),
+                 reward=rng.normal(size=B).astype(np.float32),
+                 next_obs=rng.uniform(-1, 1, (B, 3)).astype(np.float32),
+                 terminated=(rng.random(B) < 0.3).astype(np.float32), steps=None,
+                 indices=None, weights=None)
 
 
 def step_once(agent, rng):

@@ -25,9 +25,10 @@ from minirl.agents.ddpg import (Actor, Critic, DDPGAgent, GaussianNoise,
                                 scale_action)
 from minirl.gradcheck import gradient_check, numerical_grad
 from minirl.replay import Batch
-from offpolicy_checks import (check_polyak_recursion, check_stores_terminated_not_truncated,
+from offpolicy_checks import (check_every_critic_steps_on_y, check_polyak_recursion,
+                              check_stores_terminated_not_truncated,
                               check_targets_start_as_copies, learn_from, numpy_actor,
-                              numpy_critic, numpy_dpg, params_of, perturb)
+                              numpy_critic, numpy_dpg, params_of, perturb, random_batch)
 
 ENV = "minirl/ContinuousIdentity-v0"
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
@@ -243,7 +244,14 @@ def test_critic_target_in_update_uses_target_networks_and_stops_only_at_terminat
 
 
 def test_every_target_starts_as_a_copy_of_its_network():
-    check_targets_start_as_copies(make(seed=1), [("actor_target", "actor"), ("critic_target", "critic")])
+    check_targets_start_as_copies(make(seed=1), [("actor_target", "actor"),
+                                                 ("critic_target", "critic")])
+
+
+def test_the_critic_steps_on_y_in_update():
+    agent = make(critic_lr=1e-3)
+    check_every_critic_steps_on_y(agent, ["critic"], 1e-3,
+                                  random_batch(16, 8, agent.low, agent.high))
 
 
 def test_the_loop_stores_terminated_never_truncated():

@@ -11,6 +11,7 @@
 * in the same update, the actor loss with the just-updated ONLINE critics at s and the
   temperature loss with that step's log pi, by hand;
 * alpha's gradient by hand, and its direction;
+* both critics take their step towards that one y;
 * both target critics after k updates against the Polyak recursion by hand;
 * the greedy action is the squashed mean, inside the bounds, also during the warm-up;
   what the training loop stores for truncated and terminated steps;
@@ -29,9 +30,10 @@ from minirl.agents.sac import (SACAgent, log1m_tanh_sq, squashed_gaussian_log_pr
 from minirl.gradcheck import numerical_grad
 from minirl.replay import Batch
 from agent_checks import check_save_load_resumes_exactly
-from offpolicy_checks import (check_polyak_recursion, check_stores_terminated_not_truncated,
+from offpolicy_checks import (check_every_critic_steps_on_y, check_polyak_recursion,
+                              check_stores_terminated_not_truncated,
                               check_targets_start_as_copies, learn_from, numpy_critic,
-                              perturb)
+                              perturb, random_batch)
 
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
 LOW, HIGH = np.array([-1.0, 0.0], np.float32), np.array([3.0, 0.5], np.float32)
@@ -151,22 +153,12 @@ def numpy_squashed_sample(mean, log_std, xi):
     return center + half * np.tanh(u), log_pi
 
 
-def random_batch(B, seed):
-    rng = np.random.default_rng(seed)
-    return Batch(obs=rng.uniform(-1, 1, (B, 3)).astype(np.float32),
-                 action=rng.uniform(LOW, HIGH, (B, 2)).astype(np.float32),
-                 reward=rng.normal(size=B).astype(np.float32),
-                 next_obs=rng.uniform(-1, 1, (B, 3)).astype(np.float32),
-                 terminated=(rng.random(B) < 0.3).astype(np.float32), steps=None,
-                 indices=None, weights=None)
-
-
 def test_the_soft_target_in_update_by_hand():
     """y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')), with
     a' ~ pi(.|s') drawn by the online actor from the agent's next draws, and both
     TARGET critics, away from the online ones and disagreeing both ways."""
     agent = make(seed=3, alpha=0.5, gamma=0.9)
-    batch = random_batch(32, seed=3)
+    batch = random_batch(32, 3, LOW, HIGH)
     perturb(agent.critic1_target, seed=3)  # Q'_1 != Q_1
     seen = learn_from(agent, batch)
     noise = copy.deepcopy(agent.rng)  # the draws update is about to make
@@ -195,7 +187,7 @@ def test_the_actor_and_temperature_losses_in_update_by_hand():
     the draws after the target's; then J(alpha) = -alpha mean(log pi(a~|s) + H) with
     that same log pi; the entropy logged is -mean log pi."""
     agent = make(seed=5, alpha=0.4)
-    batch = random_batch(16, seed=5)
+    batch = random_batch(16, 5, LOW, HIGH)
     perturb(agent.critic1_target, agent.critic2_target, seed=5)  # targets != online
     learn_from(agent, batch)
     noise = copy.deepcopy(agent.rng)
@@ -210,6 +202,12 @@ def test_the_actor_and_temperature_losses_in_update_by_hand():
     np.testing.assert_allclose(stats["actor_loss"], np.mean(0.4 * log_pi - q), rtol=1e-5)
     np.testing.assert_allclose(stats["alpha_loss"], -0.4 * np.mean(log_pi - 2.0), rtol=1e-5)
     np.testing.assert_allclose(stats["entropy"], -np.mean(log_pi), rtol=1e-5)
+
+
+def test_both_critics_step_on_the_one_soft_target():
+    agent = make(seed=8, lr=1e-3)
+    check_every_critic_steps_on_y(agent, ["critic1", "critic2"], 1e-3,
+                                  random_batch(16, 8, LOW, HIGH))
 
 
 def test_both_target_critics_follow_the_polyak_recursion_through_update():
@@ -235,7 +233,7 @@ def test_the_greedy_action_is_the_squashed_mean_inside_the_bounds():
 
 def test_every_target_starts_as_a_copy_of_its_network():
     check_targets_start_as_copies(make(seed=1), [("critic1_target", "critic1"),
-                                   ("critic2_target", "critic2")])
+                                                 ("critic2_target", "critic2")])
 
 
 def test_the_loop_stores_terminated_never_truncated():

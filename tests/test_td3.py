@@ -4,7 +4,8 @@
   that the two target critics disagree both ways and the smoothing noise is known,
   as ``update`` computes it (from the target actor and both target critics);
 * delayed updates: the critics move every step, the actor and all targets only every
-  ``policy_delay`` critic steps; all three targets against the Polyak recursion by hand;
+  ``policy_delay`` critic steps; both critics step towards the one y; all three
+  targets against the Polyak recursion by hand;
 * the actor's step is the DPG of the just-updated Q_1 at s; the greedy action is mu(s)
   inside the bounds; what the training loop stores for truncated and terminated steps;
 * exact save/load and resume; seeded learning on a continuous task.
@@ -18,9 +19,11 @@ import minirl
 from minirl.agents.td3 import TD3Agent, clipped_double_q_target, target_policy_smoothing
 from minirl.replay import Batch
 from agent_checks import check_save_load_resumes_exactly
-from offpolicy_checks import (check_polyak_recursion, check_stores_terminated_not_truncated,
+from offpolicy_checks import (check_every_critic_steps_on_y, check_polyak_recursion,
+                              check_stores_terminated_not_truncated,
                               check_targets_start_as_copies, learn_from, numpy_actor,
-                              numpy_critic, numpy_dpg, params_of, perturb, step_once)
+                              numpy_critic, numpy_dpg, params_of, perturb, random_batch,
+                              step_once)
 
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
 
@@ -117,6 +120,12 @@ def test_actor_and_targets_move_only_every_policy_delay_critic_steps():
     assert moved == [(i + 1) % 3 == 0 for i in range(len(moved))] and sum(moved) >= 3
 
 
+def test_both_critics_step_on_the_one_clipped_double_q_target():
+    agent = make(critic_lr=1e-3)
+    check_every_critic_steps_on_y(agent, ["critic", "critic2"], 1e-3,
+                                  random_batch(16, 8, agent.low, agent.high))
+
+
 def test_all_three_targets_follow_the_polyak_recursion_on_delayed_updates():
     agent = make(tau=0.3, policy_delay=2)
     check_polyak_recursion(agent, [("actor_target", "actor"), ("critic_target", "critic"),
@@ -163,8 +172,9 @@ def test_the_greedy_action_is_the_deterministic_actor_inside_the_bounds():
 
 
 def test_every_target_starts_as_a_copy_of_its_network():
-    check_targets_start_as_copies(make(seed=1), [("actor_target", "actor"), ("critic_target", "critic"),
-                                   ("critic2_target", "critic2")])
+    check_targets_start_as_copies(make(seed=1), [("actor_target", "actor"),
+                                                 ("critic_target", "critic"),
+                                                 ("critic2_target", "critic2")])
 
 
 def test_the_loop_stores_terminated_never_truncated():
