@@ -149,7 +149,8 @@ class DDPGAgent(OffPolicyActorCritic):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
         # Each optimizer holds only its own networks: the actor's step cannot move the
-        # critic even though the actor's gradient passes through it.
+        # critic even though the actor's gradient passes through it. The critics' one
+        # optimizer holds every critic (TD3 has two): they regress one y together.
         self.actor_optimizer = optim.Adam(self.actor.parameters(), lr=h["actor_lr"])
         critic_params = [p for critic in self.critics() for p in critic.parameters()]
         self.critic_optimizer = optim.Adam(critic_params, lr=h["critic_lr"])

@@ -80,9 +80,10 @@ class OffPolicyActorCritic(Agent):
     """The shared loop: replay, random warm-up, critics and their targets, Polyak.
 
     A subclass builds its networks in ``build_networks`` and names them in ``critics``
-    (Q_1, and Q_2 for twin critics) and ``targets`` ((target, network) pairs); its
-    ``update`` stores the step with ``remember``, computes its paper's target y and
-    hands it to ``update_critics``, steps its actor and calls ``update_targets``.
+    (Q_1, and Q_2 for twin critics) and ``targets`` ((target, network) pairs), and sets
+    ``critic_optimizer`` over the critics; its ``update`` stores the step with
+    ``remember``, computes its paper's target y and hands it to ``update_critics``,
+    steps its actor and calls ``update_targets``.
     """
     action_spaces = (gym.spaces.Box,)
 
@@ -140,8 +141,8 @@ class OffPolicyActorCritic(Agent):
     # -- learning -----------------------------------------------------------------------
     def update_critics(self, batch, y):
         """One Adam step on L = sum_i mean (Q_i(s, a) - y)^2: every critic regresses the
-        one target y (B,) (Fujimoto et al. 2018, Algorithm 1; Lillicrap et al. 2016, Eq. 4
-        for one critic)."""
+        one target y (B,) (Lillicrap et al. 2016, Eq. 4, one critic; Fujimoto et al. 2018,
+        Algorithm 1, and Haarnoja et al. 2018, Eq. 5, two)."""
         y = y[:, None]
         losses = [F.mean_squared_error(q(batch.obs, batch.action), y) for q in self.critics()]
         loss = sum(losses[1:], start=losses[0])
