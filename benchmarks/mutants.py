@@ -86,6 +86,7 @@ PPO, TD3, SAC = "minirl/agents/ppo.py", "minirl/agents/td3.py", "minirl/agents/s
 HPARAMS = "minirl/agents/hparams.py"
 ROLLOUT = "minirl/agents/rollout.py"
 T_PPO, T_TD3, T_SAC = ("tests/test_ppo.py",), ("tests/test_td3.py",), ("tests/test_sac.py",)
+OFFPOLICY = "minirl/agents/offpolicy.py"
 T_HPARAMS = ("tests/test_train.py", "tests/test_a2c.py", "tests/test_cli.py")
 T_STATS, T_TUNE = ("tests/test_stats.py",), ("tests/test_tune.py",)
 T_ROLLOUT = ("tests/test_a2c.py", "tests/test_ppo.py")
@@ -751,10 +752,10 @@ CATALOGUE = [
     Mutant("minirl/train.py", "env.step(agent.act(obs, explore=False))",
            "env.step(agent.act(obs))", ("tests/test_loop_records.py",),
            "evaluation explores"),
-    # --- chapter 10: DDPG ---------------------------------------------------------------------
-    Mutant(DDPG, "center = (high + low) / 2", "center = (high - low) / 2", T_DDPG,
+    # --- chapter 10: DDPG (and the off-policy loop it shares with TD3 and SAC) ------------------
+    Mutant(OFFPOLICY, "center = (high + low) / 2", "center = (high - low) / 2", T_DDPG,
            "action centre (high - low) / 2"),
-    Mutant(DDPG, "half_range = (high - low) / 2", "half_range = high - low", T_DDPG,
+    Mutant(OFFPOLICY, "half_range = (high - low) / 2", "half_range = high - low", T_DDPG,
            "action half-range not halved"),
     Mutant(DDPG, "return bootstrapped_target(reward, next_q, terminated, gamma)",
            "return bootstrapped_target(reward, next_q, 0.0, gamma)", T_DDPG,
@@ -775,19 +776,52 @@ CATALOGUE = [
     Mutant(DDPG, "next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))",
            "next_q = self.critic_target(batch.obs, self.actor_target(batch.obs))", T_DDPG,
            "critic target at s, not s'"),
-    Mutant(DDPG, "q = self.critic(batch.obs, batch.action)",
-           "q = self.critic(batch.obs, self.actor(batch.obs).data)", T_DDPG,
+    Mutant(OFFPOLICY, "F.mean_squared_error(q(batch.obs, batch.action), y)",
+           "F.mean_squared_error(q(batch.obs, self.actor(batch.obs).data), y)", T_DDPG,
            "critic regresses Q(s, mu(s)), not Q(s, a)"),
-    Mutant(DDPG, "optim.soft_update(self.actor_target, self.actor, self.tau)",
-           "optim.soft_update(self.actor, self.actor_target, self.tau)", T_DDPG,
-           "Polyak update moves the actor towards its target"),
+    Mutant(OFFPOLICY, "optim.soft_update(target, network, self.tau)",
+           "optim.soft_update(network, target, self.tau)", T_DDPG,
+           "Polyak update moves the networks towards their targets (DDPG's tests)"),
+    Mutant(OFFPOLICY, "optim.hard_update(target, network)", "pass", T_DDPG,
+           "targets start at their own random weights, not as copies"),
+    Mutant(OFFPOLICY, "        self.encode(next_obs), terminated)",
+           "        self.encode(obs), terminated)", T_DDPG, "replay stores s as s'"),
+    Mutant(OFFPOLICY, "if self.steps < max(self.learning_starts, self.batch_size):",
+           "if self.steps <= max(self.learning_starts, self.batch_size):", T_DDPG,
+           "learning starts one step late"),
+    Mutant(OFFPOLICY, "action = self.rng.uniform(self.low, self.high).astype(np.float32)",
+           "action = self.rng.uniform(-1, 1, self.low.shape).astype(np.float32)", T_DDPG,
+           "warm-up actions in [-1, 1], not the bounds"),
+    Mutant(DDPG, "batch = self.remember(obs, action, reward, next_obs, terminated)",
+           "batch = self.remember(obs, action, reward, next_obs, terminated or truncated)",
+           T_DDPG, "DDPG stores a truncated step as terminal"),
+    Mutant(DDPG, "if terminated or truncated:", "if terminated:", T_DDPG,
+           "OU noise carried over a truncation into the next episode"),
+    Mutant(DDPG, "return [(self.actor_target, self.actor), (self.critic_target, self.critic)]",
+           "return [(self.actor_target, self.actor)]", T_DDPG, "the critic's target never moves"),
+    Mutant(DDPG, "if explore and self.steps < self.learning_starts:",
+           "if self.steps < self.learning_starts:", T_DDPG,
+           "greedy action random during the warm-up"),
+    Mutant(DDPG, "        critic_loss = self.update_critics(batch, y)\n"
+                 "        loss = self.update_actor(batch.obs)\n",
+           "        loss = self.update_actor(batch.obs)\n"
+           "        critic_loss = self.update_critics(batch, y)\n", T_DDPG,
+           "actor steps on the critic before the critic's step"),
+    Mutant(DDPG, "        critic_loss = self.update_critics(batch, y)\n"
+                 "        loss = self.update_actor(batch.obs)\n"
+                 "        self.update_targets()\n",
+           "        self.update_targets()\n"
+           "        critic_loss = self.update_critics(batch, y)\n"
+           "        loss = self.update_actor(batch.obs)\n", T_DDPG,
+           "targets averaged before the networks' steps"),
     Mutant(DDPG, "self.sigma * np.float32(np.sqrt(self.dt)) * eps",
            "self.sigma * np.float32(self.dt) * eps", T_DDPG, "OU noise scaled by dt, not sqrt(dt)"),
     Mutant(DDPG, "self.state += (-self.theta * self.dt) * self.state + \\",
            "self.state += (-self.theta) * self.state + \\", T_DDPG, "OU drift without dt"),
     Mutant(DDPG, "action = np.clip(action + self.noise(), self.low, self.high)",
            "action = action + self.noise()", T_DDPG, "exploration not clipped to the bounds"),
-    Mutant(DDPG, "sigma = h[\"noise_std\"] * (high - low) / 2", "sigma = h[\"noise_std\"]", T_DDPG,
+    Mutant(DDPG, "sigma = h[\"noise_std\"] * (self.high - self.low) / 2",
+           "sigma = h[\"noise_std\"]", T_DDPG,
            "noise_std absolute, not relative to the half-range"),
     # --- engine: arithmetic ---------------------------------------------------------------------
     Mutant(FUNCS, "return gy, -gy", "return gy, gy", T_FUN, "sub backward: no minus"),
@@ -1065,11 +1099,57 @@ CATALOGUE = [
     Mutant(TD3, "return bootstrapped_target(reward, np.minimum(next_q1, next_q2), terminated, gamma)",
            "return bootstrapped_target(reward, next_q1, terminated, gamma)", T_TD3,
            "one critic only"),
-    Mutant(TD3, "if self.updates % self.hparams[\"policy_delay\"] == 0:",
+    Mutant(TD3, "if self.updates % self.policy_delay == 0:",
            "if True:", T_TD3, "actor not delayed"),
     Mutant(TD3, "q2 = self.critic2_target(batch.next_obs, smoothed).data[:, 0]",
            "q2 = self.critic2(batch.next_obs, smoothed).data[:, 0]", T_TD3,
            "second target from the online critic"),
+    Mutant(TD3, "q1 = self.critic_target(batch.next_obs, smoothed).data[:, 0]",
+           "q1 = self.critic(batch.next_obs, smoothed).data[:, 0]", T_TD3,
+           "first target from the online critic"),
+    Mutant(TD3, "q1 = self.critic_target(batch.next_obs, smoothed).data[:, 0]",
+           "q1 = self.critic_target(batch.obs, smoothed).data[:, 0]", T_TD3,
+           "first target critic at s, not s'"),
+    Mutant(TD3, "next_action = self.actor_target(batch.next_obs).data",
+           "next_action = self.actor(batch.next_obs).data", T_TD3,
+           "smoothed target action from the online actor"),
+    Mutant(TD3, "self.target_sigma = h[\"target_noise\"] * half_range",
+           "self.target_sigma = h[\"target_noise\"]", T_TD3,
+           "smoothing sigma absolute, not relative to the half-range"),
+    Mutant(TD3, "batch = self.remember(obs, action, reward, next_obs, terminated)",
+           "batch = self.remember(obs, action, reward, next_obs, terminated or truncated)",
+           T_TD3, "TD3 stores a truncated step as terminal"),
+    Mutant(TD3, "if terminated or truncated:", "if terminated:", T_TD3,
+           "OU noise carried over a truncation into the next episode"),
+    Mutant(TD3, "return super().targets() + [(self.critic2_target, self.critic2)]",
+           "return super().targets() + [(self.critic2_target, self.critic)]", T_TD3,
+           "Q'_2 Polyak-averaged toward Q_1"),
+    Mutant(OFFPOLICY, "optim.soft_update(target, network, self.tau)",
+           "optim.soft_update(network, target, self.tau)", T_TD3,
+           "Polyak update moves the networks towards their targets (TD3's tests)"),
+    Mutant(OFFPOLICY, "loss = sum(losses[1:], start=losses[0])", "loss = losses[0]", T_TD3,
+           "the second critic never learns (TD3's tests)"),
+    Mutant(TD3, "            self.actor_loss = self.update_actor(batch.obs)\n"
+                "            self.update_targets()\n",
+           "            self.actor_loss = self.update_actor(batch.obs)\n"
+           "        self.update_targets()\n", T_TD3, "targets not delayed with the actor"),
+    Mutant(TD3, "self.actor_loss = self.update_actor(batch.obs)",
+           "self.actor_loss = self.update_actor(batch.next_obs)", T_TD3,
+           "delayed actor trained on next_obs"),
+    Mutant(TD3, "        critic_loss = self.update_critics(batch, y)\n"
+                "        self.updates += 1\n"
+                "        if self.updates % self.policy_delay == 0:  # delayed policy updates (Sec. 5.2)\n"
+                "            self.actor_loss = self.update_actor(batch.obs)\n"
+                "            self.update_targets()\n",
+           "        self.updates += 1\n"
+           "        if self.updates % self.policy_delay == 0:  # delayed policy updates (Sec. 5.2)\n"
+           "            self.actor_loss = self.update_actor(batch.obs)\n"
+           "            self.update_targets()\n"
+           "        critic_loss = self.update_critics(batch, y)\n", T_TD3,
+           "actor and targets step before the critics' step"),
+    Mutant(DDPG, "if explore and self.steps < self.learning_starts:",
+           "if self.steps < self.learning_starts:", T_TD3,
+           "greedy action random during the warm-up (TD3's tests)"),
     # --- after the book: SAC -----------------------------------------------------------------
     Mutant(SAC, "return 2.0 * (LOG_2 - abs_u - F.log(1.0 + F.exp(-2.0 * abs_u)))",
            "return 2.0 * (LOG_2 - abs_u + F.log(1.0 + F.exp(-2.0 * abs_u)))", T_SAC,
@@ -1095,6 +1175,64 @@ CATALOGUE = [
            "temperature against minus the target entropy"),
     Mutant(SAC, "u = mean + F.exp(log_std) * xi", "u = mean + log_std * xi", T_SAC,
            "log sigma used as sigma"),
+    Mutant(SAC, "batch = self.remember(obs, action, reward, next_obs, terminated)",
+           "batch = self.remember(obs, action, reward, next_obs, terminated or truncated)",
+           T_SAC, "SAC stores a truncated step as terminal"),
+    Mutant(SAC, "return [(self.critic1_target, self.critic1), (self.critic2_target, self.critic2)]",
+           "return [(self.critic1_target, self.critic1), (self.critic2_target, self.critic1)]",
+           T_SAC, "Q'_2 Polyak-averaged toward Q_1"),
+    Mutant(OFFPOLICY, "optim.soft_update(target, network, self.tau)",
+           "optim.soft_update(network, target, self.tau)", T_SAC,
+           "Polyak update with its arguments swapped (SAC's tests)"),
+    Mutant(OFFPOLICY, "loss = sum(losses[1:], start=losses[0])", "loss = losses[0]", T_SAC,
+           "the second critic never learns (SAC's tests)"),
+    Mutant(SAC, "action = scale_action(np.tanh(mean.data[0]), self.low, self.high)",
+           "action = scale_action(mean.data[0], self.low, self.high)", T_SAC,
+           "greedy action skips the tanh"),
+    Mutant(SAC, "            if explore:\n                action = self.sample(x)[0].data[0]",
+           "            if True:\n                action = self.sample(x)[0].data[0]", T_SAC,
+           "greedy action sampled"),
+    Mutant(SAC, "if explore and self.steps < self.learning_starts:",
+           "if self.steps < self.learning_starts:", T_SAC,
+           "greedy action random during the warm-up"),
+    Mutant(SAC, "q1 = self.critic1_target(batch.next_obs, next_action).data[:, 0]",
+           "q1 = self.critic1(batch.next_obs, next_action).data[:, 0]", T_SAC,
+           "soft target from the online first critic"),
+    Mutant(SAC, "q2 = self.critic2_target(batch.next_obs, next_action).data[:, 0]",
+           "q2 = self.critic2(batch.next_obs, next_action).data[:, 0]", T_SAC,
+           "soft target from the online second critic"),
+    Mutant(SAC, "next_action, next_log_prob = self.sample(batch.next_obs)",
+           "next_action, next_log_prob = self.sample(batch.obs)", T_SAC,
+           "a' drawn at s, not s'"),
+    Mutant(SAC, "q1 = F.reshape(self.critic1(obs, action), (len(obs),))",
+           "q1 = F.reshape(self.critic1_target(obs, action), (len(obs),))", T_SAC,
+           "actor loss through a target critic"),
+    Mutant(SAC, "actor_loss, log_prob = self.update_actor(batch.obs)",
+           "actor_loss, log_prob = self.update_actor(batch.next_obs)", T_SAC,
+           "actor trained on next_obs"),
+    Mutant(SAC, "        stats = {\"critic_loss\": self.update_critics(batch, y)}\n"
+                "        actor_loss, log_prob = self.update_actor(batch.obs)\n",
+           "        actor_loss, log_prob = self.update_actor(batch.obs)\n"
+           "        stats = {\"critic_loss\": self.update_critics(batch, y)}\n", T_SAC,
+           "actor steps on the critics before the critics' step"),
+    Mutant(SAC, "        stats[\"alpha\"] = self.temperature.alpha\n        self.update_targets()\n",
+           "        stats[\"alpha\"] = self.temperature.alpha\n", T_SAC,
+           "targets never updated"),
+    Mutant(SAC, "        stats = {\"critic_loss\": self.update_critics(batch, y)}\n"
+                "        actor_loss, log_prob = self.update_actor(batch.obs)\n"
+                "        stats.update(actor_loss=actor_loss, entropy=-float(np.mean(log_prob)))\n"
+                "        if self.autotune:\n"
+                "            stats[\"alpha_loss\"] = self.update_temperature(log_prob)\n"
+                "        stats[\"alpha\"] = self.temperature.alpha\n"
+                "        self.update_targets()\n",
+           "        self.update_targets()\n"
+           "        stats = {\"critic_loss\": self.update_critics(batch, y)}\n"
+           "        actor_loss, log_prob = self.update_actor(batch.obs)\n"
+           "        stats.update(actor_loss=actor_loss, entropy=-float(np.mean(log_prob)))\n"
+           "        if self.autotune:\n"
+           "            stats[\"alpha_loss\"] = self.update_temperature(log_prob)\n"
+           "        stats[\"alpha\"] = self.temperature.alpha\n", T_SAC,
+           "targets averaged before the critics' step"),
     # --- layer normalisation and the DQN head that uses it ------------------------------------
     Mutant(FUNCS, "d = x - x.mean(axis=-1, keepdims=True)",
            "d = x - x.mean(axis=0, keepdims=True)", T_FUN, "layer norm over the batch axis"),

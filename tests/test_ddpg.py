@@ -7,7 +7,11 @@
 * the actor step moves the actor only; the critic step moves the critic only;
 * Polyak averaging against its closed form after k updates;
 * tanh scaled to asymmetric bounds;
-* the critic's TD target against a NumPy forward pass, with termination and truncation;
+* the critic's TD target, as ``update`` computes it, against a NumPy forward pass, with
+  termination and truncation; what the training loop stores for each;
+* both targets after k updates against the Polyak recursion by hand;
+* the greedy action is mu(s), also during the warm-up; the OU noise restarts with each
+  episode, however it ended;
 * seeded learning on the continuous identity task, exact save/load and resume.
 """
 import gymnasium as gym
@@ -21,6 +25,10 @@ from minirl.agents.ddpg import (Actor, Critic, DDPGAgent, GaussianNoise,
                                 scale_action)
 from minirl.gradcheck import gradient_check, numerical_grad
 from minirl.replay import Batch
+from offpolicy_checks import (check_every_critic_steps_on_y, check_polyak_recursion,
+                              check_stores_terminated_not_truncated,
+                              check_targets_start_as_copies, learn_from, numpy_actor,
+                              numpy_critic, numpy_dpg, params_of, perturb, random_batch)
 
 ENV = "minirl/ContinuousIdentity-v0"
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
@@ -43,70 +51,6 @@ def fill(agent, n, seed=1):
         a = rng.uniform(agent.low, agent.high).astype(np.float32)
         agent.buffer.add(s.astype(np.float32), a, rng.standard_normal(),
                          s2.astype(np.float32), i % 5 == 4)
-
-
-def params_of(module):
-    return [p.data.copy() for p in module.parameters()]
-
-
-# --- NumPy forward passes, written apart from the engine ---------------------------
-def numpy_mlp(state, x, output=None):
-    n = len(state) // 2
-    for i in range(n):
-        x = x @ state[f"l{i}.W"] + state[f"l{i}.b"]
-        if i < n - 1:
-            x = np.maximum(x, 0)
-    return np.tanh(x) if output == "tanh" else x
-
-
-def numpy_actor(actor, obs):
-    state = {k[len("net."):]: v for k, v in actor.state_dict().items()}
-    u = numpy_mlp(state, obs, "tanh")
-    return actor.low + (u + 1) / 2 * (actor.high - actor.low)
-
-
-def numpy_critic(critic, obs, action):
-    state = {k[len("net."):]: v for k, v in critic.state_dict().items()}
-    return numpy_mlp(state, np.concatenate([obs, action], axis=1))[:, 0]
-
-
-def mlp_forward(state, x):
-    """ReLU MLP from a state_dict, keeping every layer's input and pre-activation."""
-    n, inputs, pre = len(state) // 2, [], []
-    for i in range(n):
-        inputs.append(x)
-        pre.append(x @ state[f"l{i}.W"] + state[f"l{i}.b"])
-        x = np.maximum(pre[-1], 0) if i < n - 1 else pre[-1]
-    return x, inputs, pre
-
-
-def mlp_backward(state, inputs, pre, g):
-    """The chain rule through that MLP by hand: returns (dL/dx, {name: dL/dparam})."""
-    grads = {}
-    for i in reversed(range(len(inputs))):
-        if i < len(inputs) - 1:
-            g = g * (pre[i] > 0)  # ReLU
-        grads[f"l{i}.W"], grads[f"l{i}.b"] = inputs[i].T @ g, g.sum(axis=0)
-        g = g @ state[f"l{i}.W"].T
-    return g, grads
-
-
-def numpy_dpg(actor, critic, obs):
-    """d/dtheta of -mean_s Q(s, mu_theta(s)), written out in NumPy (float64):
-    dL/da = -dQ/da / B from the critic's backward pass, then through
-    a = centre + half * tanh(.) into the actor's layers."""
-    A = {k[len("net."):]: v.astype(np.float64) for k, v in actor.state_dict().items()}
-    C = {k[len("net."):]: v.astype(np.float64) for k, v in critic.state_dict().items()}
-    s = np.asarray(obs, np.float64)
-    z, a_inputs, a_pre = mlp_forward(A, s)
-    u = np.tanh(z)
-    half = (actor.high.astype(np.float64) - actor.low) / 2
-    a = (actor.high.astype(np.float64) + actor.low) / 2 + half * u
-    q, c_inputs, c_pre = mlp_forward(C, np.concatenate([s, a], axis=1))
-    dx, _ = mlp_backward(C, c_inputs, c_pre, -np.ones_like(q) / len(s))
-    da = dx[:, s.shape[1]:]
-    _, grads = mlp_backward(A, a_inputs, a_pre, da * half * (1 - u * u))
-    return -q.mean(), [grads[k[len("net."):]] for k in actor.state_dict()]
 
 
 # --- the action's scale -------------------------------------------------------------
@@ -197,7 +141,7 @@ def test_update_steps_the_actor_along_the_dpg_of_the_online_critic_at_obs():
     agent.buffer.sample = lambda *a, **k: batches.append(sample(*a, **k)) or batches[-1]
     actor_before = params_of(agent.actor)
     obs = np.array([0.2, -0.4, 0.9], np.float32)
-    agent.update(obs, np.array([0.5, 0.1], np.float32), 1.0, -obs, False, False)
+    stats = agent.update(obs, np.array([0.5, 0.1], np.float32), 1.0, -obs, False, False)
     b = batches[0]
     assert not np.allclose(b.obs, b.next_obs)
     # The critic has taken its step; the actor still has its old parameters for the
@@ -205,7 +149,8 @@ def test_update_steps_the_actor_along_the_dpg_of_the_online_critic_at_obs():
     for p, old in zip(agent.actor.parameters(), actor_before):
         new, p.data = p.data.copy(), old.copy()
         old[...] = new  # actor_before now holds the updated values
-    _, grads = numpy_dpg(agent.actor, agent.critic, b.obs)
+    value, grads = numpy_dpg(agent.actor, agent.critic, b.obs)
+    assert np.isclose(stats["actor_loss"], value, rtol=1e-6, atol=0)  # with the new critic
     for p, after, g in zip(agent.actor.parameters(), actor_before, grads):
         expected = p.data - 1e-3 * g / (np.abs(g) + 1e-8)
         clear = np.abs(g) > 1e-5  # elsewhere float32 rounding blurs g / |g|
@@ -234,7 +179,7 @@ def test_actor_step_moves_the_actor_only_and_critic_step_the_critic_only():
     assert all(p.requires_grad for p in agent.critic.parameters())  # unfrozen afterwards
     assert not all(np.array_equal(x, y) for x, y in zip(before["actor"], after["actor"]))
 
-    agent.update_critic(batch)
+    agent.update_critics(batch, batch.reward)
     again = {name: params_of(m) for name, m in agent.modules().items()}
     for name in ("actor", "critic_target", "actor_target"):
         assert all(np.array_equal(x, y) for x, y in zip(after[name], again[name])), name
@@ -270,13 +215,13 @@ def test_ddpg_target_by_hand():
     assert y.dtype == np.float32
 
 
-def test_critic_loss_uses_target_networks_and_stops_only_at_termination():
-    """The loss update_critic reports is mean (Q(s, a) - y)^2 with
-    y = r + gamma (1 - terminated) Q'(s', mu'(s')), recomputed here in NumPy."""
+def test_critic_target_in_update_uses_target_networks_and_stops_only_at_termination():
+    """The y that ``update`` hands to the critic step is r + gamma (1 - terminated)
+    Q'(s', mu'(s')) from the TARGET actor and critic at s', and the loss it reports is
+    mean (Q(s, a) - y)^2, both recomputed here in NumPy."""
     agent = make(gamma=0.9)
+    perturb(agent.actor_target, agent.critic_target, seed=4)  # targets != online nets
     rng = np.random.default_rng(4)
-    for p in agent.actor_target.parameters() + agent.critic_target.parameters():
-        p.data = rng.standard_normal(p.shape).astype(np.float32)  # targets != online nets
     obs, next_obs = (rng.uniform(-1, 1, (2, 3)).astype(np.float32) for _ in range(2))
     action = np.array([[0.5, 0.1], [-0.5, 0.4]], np.float32)
     reward = np.array([1.0, -1.0], np.float32)
@@ -288,12 +233,34 @@ def test_critic_loss_uses_target_networks_and_stops_only_at_termination():
     b = agent.buffer
     batch = Batch(b.obs[:2], b.action[:2], b.reward[:2], b.next_obs[:2],
                   b.terminated[:2], b.steps[:2], np.arange(2), np.ones(2, np.float32))
-
+    seen = learn_from(agent, batch)
     next_q = numpy_critic(agent.critic_target, next_obs,
                           numpy_actor(agent.actor_target, next_obs))
     y = np.array([reward[0] + 0.9 * next_q[0], reward[1]])
     expected = np.mean((numpy_critic(agent.critic, obs, action) - y) ** 2)
-    assert np.isclose(agent.update_critic(batch), expected, rtol=1e-5)
+    stats = agent.update(obs[0], action[0], 0.0, next_obs[0], False, False)
+    np.testing.assert_allclose(seen["y"], y, rtol=1e-5)
+    assert np.isclose(stats["critic_loss"], expected, rtol=1e-5)
+
+
+def test_every_target_starts_as_a_copy_of_its_network():
+    check_targets_start_as_copies(make(seed=1), [("actor_target", "actor"),
+                                                 ("critic_target", "critic")])
+
+
+def test_the_critic_steps_on_y_in_update():
+    agent = make(critic_lr=1e-3)
+    check_every_critic_steps_on_y(agent, ["critic"], 1e-3,
+                                  random_batch(16, 8, agent.low, agent.high))
+
+
+def test_the_loop_stores_terminated_never_truncated():
+    check_stores_terminated_not_truncated("ddpg")
+
+
+def test_both_targets_follow_the_polyak_recursion_through_update():
+    agent = make(tau=0.3)
+    check_polyak_recursion(agent, [("actor_target", "actor"), ("critic_target", "critic")], 4)
 
 
 # --- acting -------------------------------------------------------------------------
@@ -319,6 +286,29 @@ def test_acting_random_then_noisy_then_greedy():
         np.testing.assert_allclose(agent.act(obs), np.clip(greedy + sigma * eps, agent.low,
                                                            agent.high), rtol=1e-6)
     assert np.array_equal(agent.act(obs, explore=False), greedy)  # explore=False: no noise
+
+
+def test_the_greedy_action_is_mu_also_during_the_warm_up():
+    """explore=False never acts at random: evaluation during the warm-up is mu(s)."""
+    agent = make(learning_starts=50)
+    for p in agent.actor.parameters():  # a saturated actor: mu(s) at the bounds
+        p.data = p.data * 30
+    obs = np.random.default_rng(3).uniform(-1, 1, (20, 3)).astype(np.float32)
+    greedy = np.array([agent.act(o, explore=False) for o in obs])
+    assert agent.steps < agent.learning_starts
+    np.testing.assert_allclose(greedy, numpy_actor(agent.actor, obs), rtol=1e-5, atol=1e-6)
+    assert np.all(greedy >= agent.low) and np.all(greedy <= agent.high)
+
+
+@pytest.mark.parametrize("terminated, truncated", [(True, False), (False, True)])
+def test_the_ou_noise_restarts_with_each_episode_however_it_ends(terminated, truncated):
+    agent = make(noise="ou", noise_std=0.5, learning_starts=0)
+    obs = np.array([0.1, -0.2, 0.3], np.float32)
+    for _ in range(3):
+        agent.update(obs, agent.act(obs), 0.0, obs, False, False)
+    assert np.all(agent.noise.state != 0)
+    agent.update(obs, agent.act(obs), 0.0, obs, terminated, truncated)
+    np.testing.assert_array_equal(agent.noise.state, 0.0)
 
 
 def test_exploring_actions_are_clipped_to_the_bounds():

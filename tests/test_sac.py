@@ -6,8 +6,15 @@
   finite where the naive form is -inf;
 * the reparameterised actor gradient against central differences with the noise held
   fixed, through the agent's own objective; the critics receive no gradient;
-* the soft target by hand (NumPy forward passes, the agent's own noise draws);
+* the soft target by hand (NumPy forward passes, the agent's own noise draws), as
+  ``update`` computes it: a' from the online actor at s', both TARGET critics;
+* in the same update, the actor loss with the just-updated ONLINE critics at s and the
+  temperature loss with that step's log pi, by hand;
 * alpha's gradient by hand, and its direction;
+* both critics take their step towards that one y;
+* both target critics after k updates against the Polyak recursion by hand;
+* the greedy action is the squashed mean, inside the bounds, also during the warm-up;
+  what the training loop stores for truncated and terminated steps;
 * exact save/load and resume; seeded learning on a continuous task.
 """
 import copy
@@ -23,6 +30,10 @@ from minirl.agents.sac import (SACAgent, log1m_tanh_sq, squashed_gaussian_log_pr
 from minirl.gradcheck import numerical_grad
 from minirl.replay import Batch
 from agent_checks import check_save_load_resumes_exactly
+from offpolicy_checks import (check_every_critic_steps_on_y, check_polyak_recursion,
+                              check_stores_terminated_not_truncated,
+                              check_targets_start_as_copies, learn_from, numpy_critic,
+                              perturb, random_batch)
 
 SMALL = dict(hidden_sizes=(16,), batch_size=8, learning_starts=20)
 LOW, HIGH = np.array([-1.0, 0.0], np.float32), np.array([3.0, 0.5], np.float32)
@@ -126,43 +137,107 @@ def numpy_mlp(state, x, prefix, output_relu=False):
     return x
 
 
-def test_the_soft_target_by_hand():
-    agent = make(seed=3, alpha=0.5, gamma=0.9)
-    rng = np.random.default_rng(3)
-    B = 32
-    batch = Batch(obs=None, action=None, reward=rng.normal(size=B).astype(np.float32),
-                  next_obs=rng.uniform(-1, 1, (B, 3)).astype(np.float32),
-                  terminated=(rng.random(B) < 0.3).astype(np.float32), steps=None,
-                  indices=None, weights=None)
-    noise = copy.deepcopy(agent.rng)  # the draws agent.target is about to make
+def numpy_policy(actor, obs):
+    """(mu(s), log sigma(s)) of the squashed Gaussian actor, in float64 NumPy."""
+    s = {k: v.astype(np.float64) for k, v in actor.state_dict().items()}
+    h = numpy_mlp(s, np.asarray(obs, np.float64), "trunk.", output_relu=True)
+    return h @ s["mean.W"] + s["mean.b"], np.clip(h @ s["log_std.W"] + s["log_std.b"], -20, 2)
 
-    s = {k: v.astype(np.float64) for k, v in agent.actor.state_dict().items()}
-    h = numpy_mlp(s, batch.next_obs, "trunk.", output_relu=True)
-    mean = h @ s["mean.W"] + s["mean.b"]
-    log_std = np.clip(h @ s["log_std.W"] + s["log_std.b"], -20, 2)
-    xi = noise.standard_normal(mean.shape).astype(np.float32)
+
+def numpy_squashed_sample(mean, log_std, xi):
+    """a = center + half tanh(mu + sigma xi) and log pi(a|s) by the change of variables."""
     u = mean + np.exp(log_std) * xi
     half, center = (HIGH - LOW) / 2, (HIGH + LOW) / 2
-    a = center + half * np.tanh(u)
     log_pi = np.sum(-0.5 * xi ** 2 - log_std - 0.5 * np.log(2 * np.pi)
                     - np.log(1 - np.tanh(u) ** 2) - np.log(half), axis=1)
+    return center + half * np.tanh(u), log_pi
 
-    def q(critic):
-        cs = {k: v.astype(np.float64) for k, v in critic.state_dict().items()}
-        return numpy_mlp(cs, np.concatenate([batch.next_obs, a], 1), "net.")[:, 0]
-    q1 = q(agent.critic1_target)
+
+def test_the_soft_target_in_update_by_hand():
+    """y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')), with
+    a' ~ pi(.|s') drawn by the online actor from the agent's next draws, and both
+    TARGET critics, away from the online ones and disagreeing both ways."""
+    agent = make(seed=3, alpha=0.5, gamma=0.9)
+    batch = random_batch(32, 3, LOW, HIGH)
+    perturb(agent.critic1_target, seed=3)  # Q'_1 != Q_1
+    seen = learn_from(agent, batch)
+    noise = copy.deepcopy(agent.rng)  # the draws update is about to make
+
+    mean, log_std = numpy_policy(agent.actor, batch.next_obs)
+    xi = noise.standard_normal(mean.shape).astype(np.float32)
+    a, log_pi = numpy_squashed_sample(mean, log_std, xi)
+    q1 = numpy_critic(agent.critic1_target, batch.next_obs, a)
     # Q'_2 = 2c - Q'_1 about Q'_1's median c: the min takes each critic on half the batch.
     c = float(np.median(q1))
     agent.critic2_target.copy_from(agent.critic1_target)
     last = agent.critic2_target.net.layers[-1]
     last.W.data, last.b.data = -last.W.data, (2 * c - last.b.data).astype(np.float32)
-    q2 = q(agent.critic2_target)
+    q2 = numpy_critic(agent.critic2_target, batch.next_obs, a)
     assert np.sum(q1 < q2) >= 10 and np.sum(q2 < q1) >= 10
 
-    y = agent.target(batch)
+    agent.update(batch.obs[0], batch.action[0], 0.0, batch.next_obs[0], False, False)
     expected = batch.reward + 0.9 * (1 - batch.terminated) * (np.minimum(q1, q2)
                                                               - 0.5 * log_pi)
-    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(seen["y"], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_the_actor_and_temperature_losses_in_update_by_hand():
+    """After the critics' step, the actor's J_pi = mean(alpha log pi(a~|s) - min_i
+    Q_i(s, a~)) with the UPDATED online critics at s (not the targets, not s'), a~ from
+    the draws after the target's; then J(alpha) = -alpha mean(log pi(a~|s) + H) with
+    that same log pi; the entropy logged is -mean log pi."""
+    agent = make(seed=5, alpha=0.4)
+    batch = random_batch(16, 5, LOW, HIGH)
+    perturb(agent.critic1_target, agent.critic2_target, seed=5)  # targets != online
+    learn_from(agent, batch)
+    noise = copy.deepcopy(agent.rng)
+    mean, log_std = numpy_policy(agent.actor, batch.obs)  # the actor before its step
+    noise.standard_normal((16, 2))  # the soft target's draws come first
+    xi = noise.standard_normal(mean.shape).astype(np.float32)
+    a, log_pi = numpy_squashed_sample(mean, log_std, xi)
+
+    stats = agent.update(batch.obs[0], batch.action[0], 0.0, batch.next_obs[0], False, False)
+    q = np.minimum(numpy_critic(agent.critic1, batch.obs, a),
+                   numpy_critic(agent.critic2, batch.obs, a))  # critics after their step
+    np.testing.assert_allclose(stats["actor_loss"], np.mean(0.4 * log_pi - q), rtol=1e-5)
+    np.testing.assert_allclose(stats["alpha_loss"], -0.4 * np.mean(log_pi - 2.0), rtol=1e-5)
+    np.testing.assert_allclose(stats["entropy"], -np.mean(log_pi), rtol=1e-5)
+
+
+def test_both_critics_step_on_the_one_soft_target():
+    agent = make(seed=8, lr=1e-3)
+    check_every_critic_steps_on_y(agent, ["critic1", "critic2"], 1e-3,
+                                  random_batch(16, 8, LOW, HIGH))
+
+
+def test_both_target_critics_follow_the_polyak_recursion_through_update():
+    agent = make(seed=6, tau=0.3)
+    check_polyak_recursion(agent, [("critic1_target", "critic1"),
+                                   ("critic2_target", "critic2")], 4)
+
+
+def test_the_greedy_action_is_the_squashed_mean_inside_the_bounds():
+    """explore=False: a = center + half tanh(mu(s)), never a sample and never uniform,
+    also during the warm-up; with |mu| large the unsquashed mean is far outside."""
+    agent = make(seed=7, learning_starts=50)
+    agent.actor.mean.W.data = agent.actor.mean.W.data * 40
+    obs = np.random.default_rng(7).uniform(-1, 1, (20, 3)).astype(np.float32)
+    greedy = np.array([agent.act(o, explore=False) for o in obs])
+    mean, _ = numpy_policy(agent.actor, obs)
+    assert np.any((mean < LOW) | (mean > HIGH))
+    np.testing.assert_allclose(greedy, (HIGH + LOW) / 2 + (HIGH - LOW) / 2 * np.tanh(mean),
+                               rtol=1e-5, atol=1e-6)
+    assert np.all(greedy >= LOW) and np.all(greedy <= HIGH)
+    assert agent.steps < agent.learning_starts
+
+
+def test_every_target_starts_as_a_copy_of_its_network():
+    check_targets_start_as_copies(make(seed=1), [("critic1_target", "critic1"),
+                                                 ("critic2_target", "critic2")])
+
+
+def test_the_loop_stores_terminated_never_truncated():
+    check_stores_terminated_not_truncated("sac")
 
 
 def test_the_temperature_gradient_by_hand():

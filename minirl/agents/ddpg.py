@@ -6,7 +6,7 @@ al. 2016, "Continuous control with deep reinforcement learning", Algorithm 1) le
 the argmax instead: an *actor* mu(s; theta) outputs the action, and a *critic*
 Q(s, a; phi) scores it.
 
-* Critic, as in DQN, with the actor standing in for the max (Lillicrap et al. Eq. 6):
+* Critic, as in DQN, with the actor standing in for the max (Lillicrap et al. Eq. 4-5):
 
       y = r + gamma (1 - terminated) Q'(s', mu'(s'))        L(phi) = mean (Q(s, a) - y)^2
 
@@ -25,34 +25,23 @@ Q(s, a; phi) scores it.
   Ornstein-Uhlenbeck process) and clips to the action bounds; the first
   ``learning_starts`` steps act uniformly at random to fill the replay buffer.
 
-A time limit is not a terminal state: a truncated step still bootstraps from Q'(s', .).
+Replay, the random warm-up, the critic step and the Polyak targets are the loop DDPG
+shares with TD3 and SAC (``offpolicy.py``). A time limit is not a terminal state: a
+truncated step still bootstraps from Q'(s', .).
 """
-import gymnasium as gym
 import numpy as np
 
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.base import Agent, HParam
-from minirl.agents.common import bootstrapped_target, finite_action_bounds, strip_prefix
+from minirl.agents.base import HParam
+from minirl.agents.common import bootstrapped_target
 from minirl.agents.hparams import SIZES
+from minirl.agents.offpolicy import Critic, OffPolicyActorCritic, frozen, scale_action
 from minirl.core import no_grad
-from minirl.replay import ReplayBuffer
 
-__all__ = ["scale_action", "Actor", "Critic", "frozen", "ddpg_target", "actor_loss",
-           "GaussianNoise", "OrnsteinUhlenbeckNoise", "DDPGAgent"]
-
-
-def scale_action(u, low, high):
-    """a = (high + low) / 2 + (high - low) / 2 * u: maps u in [-1, 1] onto [low, high].
-
-    Works on ndarrays and on Variables (then it is differentiable in ``u``); ``low``
-    and ``high`` are per-dimension bounds of the action space, which need not be
-    symmetric.
-    """
-    center = (high + low) / 2
-    half_range = (high - low) / 2
-    return center + half_range * u
+__all__ = ["Actor", "ddpg_target", "actor_loss", "GaussianNoise", "OrnsteinUhlenbeckNoise",
+           "DDPGAgent", "Critic", "frozen", "scale_action"]
 
 
 class Actor(L.Module):
@@ -67,37 +56,6 @@ class Actor(L.Module):
 
     def forward(self, obs):
         return scale_action(self.net(obs), self.low, self.high)
-
-
-class Critic(L.Module):
-    """Q(s, a) = MLP([s, a]): state and action concatenated, one output per row."""
-
-    def __init__(self, obs_size, action_size, hidden_sizes, dtype=np.float32, rng=None):
-        super().__init__()
-        self.net = L.MLP((obs_size + action_size, *hidden_sizes, 1), dtype=dtype, rng=rng)
-
-    def forward(self, obs, action):
-        return self.net(F.concat([obs, action], axis=1))  # (batch, 1)
-
-
-class frozen:
-    """``with frozen(module):`` its parameters act as constants.
-
-    A backward pass still runs *through* the module to its inputs, but leaves no
-    gradient on its parameters (PyTorch's ``requires_grad_(False)``). Both the forward
-    and the backward pass must run inside the block.
-    """
-
-    def __init__(self, module):
-        self.params = module.parameters()
-
-    def __enter__(self):
-        for p in self.params:
-            p.requires_grad = False
-
-    def __exit__(self, *exc_info):
-        for p in self.params:
-            p.requires_grad = True
 
 
 def ddpg_target(reward, next_q, terminated, gamma):
@@ -153,7 +111,7 @@ class OrnsteinUhlenbeckNoise:
         self.state[...] = 0.0
 
 
-class DDPGAgent(Agent):
+class DDPGAgent(OffPolicyActorCritic):
     """DDPG: actor, critic, their target copies, replay, and exploration noise.
 
     ``noise_std`` is sigma as a fraction of the half-range (high - low) / 2 of each
@@ -161,7 +119,6 @@ class DDPGAgent(Agent):
     [-2, 2] torque, 0.1 is an absolute sigma of 0.2).
     """
     name = "ddpg"
-    action_spaces = (gym.spaces.Box,)
     hyperparameters = (
         HParam("gamma", 0.98, float, "[0, 1]", "discount factor"),
         HParam("actor_lr", 1e-3, float, "(0, inf)", "Adam step size of the actor"),
@@ -191,33 +148,33 @@ class DDPGAgent(Agent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
-        low, high = finite_action_bounds(self.name, action_space)
-        self.low, self.high, self.action_size = low, high, low.size
-        self.gamma, self.tau, self.batch_size = h["gamma"], h["tau"], h["batch_size"]
-        self.learning_starts = h["learning_starts"]
-        hidden = tuple(int(n) for n in h["hidden_sizes"])
-
-        obs_size = self.encode.size
-        self.actor = Actor(obs_size, self.action_size, hidden, low, high, rng=self.rng)
-        self.critic = Critic(obs_size, self.action_size, hidden, rng=self.rng)
-        self.actor_target = Actor(obs_size, self.action_size, hidden, low, high, rng=self.rng)
-        self.critic_target = Critic(obs_size, self.action_size, hidden, rng=self.rng)
-        optim.hard_update(self.actor_target, self.actor)    # the targets start as copies
-        optim.hard_update(self.critic_target, self.critic)
-        # Each optimizer holds only its own network: the actor's step cannot move the
-        # critic even though the actor's gradient passes through it.
+        # Each optimizer holds only its own networks: the actor's step cannot move the
+        # critic even though the actor's gradient passes through it. The critics' one
+        # optimizer holds every critic (TD3 has two): they regress one y together.
         self.actor_optimizer = optim.Adam(self.actor.parameters(), lr=h["actor_lr"])
-        self.critic_optimizer = optim.Adam(self.critic.parameters(), lr=h["critic_lr"])
-
-        self.buffer = ReplayBuffer(h["buffer_size"], (obs_size,), (self.action_size,),
-                                   action_dtype=np.float32, rng=self.rng)
-        sigma = h["noise_std"] * (high - low) / 2
+        critic_params = [p for critic in self.critics() for p in critic.parameters()]
+        self.critic_optimizer = optim.Adam(critic_params, lr=h["critic_lr"])
+        sigma = h["noise_std"] * (self.high - self.low) / 2
         if h["noise"] == "ou":
             self.noise = OrnsteinUhlenbeckNoise(sigma, self.rng, h["ou_theta"], h["ou_dt"])
         else:
             self.noise = GaussianNoise(sigma, self.rng)
-        self.steps = 0    # update() calls: environment steps seen
-        self.updates = 0  # gradient steps taken
+
+    def build_networks(self):
+        """mu(s) and Q(s, a), then their targets mu' and Q' (Algorithm 1)."""
+        self.actor = self.actor_network()
+        self.critic = self.critic_network()
+        self.actor_target, self.critic_target = self.actor_network(), self.critic_network()
+
+    def actor_network(self):
+        return Actor(self.encode.size, self.action_size, self.hidden_sizes, self.low,
+                     self.high, rng=self.rng)
+
+    def critics(self):
+        return [self.critic]
+
+    def targets(self):
+        return [(self.actor_target, self.actor), (self.critic_target, self.critic)]
 
     # -- acting ---------------------------------------------------------------------
     def policy(self, obs_batch):
@@ -235,55 +192,40 @@ class DDPGAgent(Agent):
         """mu(s) (+ noise, clipped to the bounds when exploring); uniform at random for
         the first ``learning_starts`` steps."""
         if explore and self.steps < self.learning_starts:
-            action = self.rng.uniform(self.low, self.high).astype(np.float32)
-        else:
-            with no_grad():
-                action = self.actor(self.encode(obs)[None]).data[0]
-            if explore:
-                action = np.clip(action + self.noise(), self.low, self.high)
+            return self.random_action()
+        with no_grad():
+            action = self.actor(self.encode(obs)[None]).data[0]
+        if explore:
+            action = np.clip(action + self.noise(), self.low, self.high)
         return action.reshape(self.action_space.shape)
 
     # -- learning -------------------------------------------------------------------
     def update(self, obs, action, reward, next_obs, terminated, truncated):
-        self.buffer.add(self.encode(obs), np.reshape(action, self.action_size), reward,
-                        self.encode(next_obs), terminated)
-        self.steps += 1
+        """Store the step; then one critic step on the target y, one actor step and the
+        Polyak target update (Lillicrap et al. 2016, Algorithm 1)."""
+        batch = self.remember(obs, action, reward, next_obs, terminated)
         if terminated or truncated:
             self.noise.reset()  # a new episode starts the OU process afresh
-        if self.steps < max(self.learning_starts, self.batch_size):
+        if batch is None:
             return None
-        batch = self.buffer.sample(self.batch_size)
-        critic_loss = self.update_critic(batch)
+        with no_grad():  # y is a constant: the target networks take no gradient
+            next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))
+        y = ddpg_target(batch.reward, next_q.data[:, 0], batch.terminated, self.gamma)
+        critic_loss = self.update_critics(batch, y)
         loss = self.update_actor(batch.obs)
         self.update_targets()
         self.updates += 1
         return {"critic_loss": critic_loss, "actor_loss": loss}
 
-    def update_critic(self, batch):
-        """One Adam step on L(phi) = mean (Q(s, a) - y)^2 with y from the targets."""
-        with no_grad():  # y is a constant: the target networks take no gradient
-            next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))
-        y = ddpg_target(batch.reward, next_q.data[:, 0], batch.terminated, self.gamma)
-        q = self.critic(batch.obs, batch.action)
-        loss = F.mean_squared_error(q, y[:, None])
-        self.critic_optimizer.zero_grad()
-        loss.backward()
-        self.critic_optimizer.step()
-        return loss.item()
-
     def update_actor(self, obs):
-        """One Adam step along the deterministic policy gradient; the critic is fixed."""
+        """One Adam step along the deterministic policy gradient (Eq. 6) of the online
+        critic Q_1, which is held fixed."""
         with frozen(self.critic):  # gradient through the critic, none left on it
             loss = actor_loss(self.actor, self.critic, obs)
             self.actor_optimizer.zero_grad()
             loss.backward()
         self.actor_optimizer.step()
         return loss.item()
-
-    def update_targets(self):
-        """theta' <- tau theta + (1 - tau) theta' for both target networks."""
-        optim.soft_update(self.actor_target, self.actor, self.tau)
-        optim.soft_update(self.critic_target, self.critic, self.tau)
 
     # -- state ----------------------------------------------------------------------
     def modules(self):
@@ -294,15 +236,12 @@ class DDPGAgent(Agent):
         return {"actor": self.actor_optimizer, "critic": self.critic_optimizer}
 
     def extra_state(self):
-        state = {f"buffer.{k}": v for k, v in self.buffer.state_dict().items()}
-        state["steps"] = np.array(self.steps)
-        state["updates"] = np.array(self.updates)
+        state = super().extra_state()
         if isinstance(self.noise, OrnsteinUhlenbeckNoise):
             state["noise.state"] = self.noise.state.copy()
         return state
 
     def load_extra_state(self, state):
-        self.buffer.load_state_dict(strip_prefix(state, "buffer."))
-        self.steps, self.updates = int(state["steps"]), int(state["updates"])
+        super().load_extra_state(state)
         if isinstance(self.noise, OrnsteinUhlenbeckNoise):
             self.noise.state[...] = state["noise.state"]

@@ -28,21 +28,19 @@ temperature) sets the price of certainty. Its pieces, each a function below:
 * alpha is learned so that the policy's entropy stays near a target H = -dim(A)
   (Eq. 18, Sec. 5):  J(alpha) = mean_s [-alpha (log pi(a~|s) + H)],  log pi held constant.
 
-Targets follow by Polyak averaging; there is no target actor.
+Replay, the random warm-up, the twin critics' step on y and the Polyak targets are the
+loop SAC shares with DDPG and TD3 (``offpolicy.py``); there is no target actor.
 """
-import gymnasium as gym
 import numpy as np
 
 import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
-from minirl.agents.base import Agent, HParam
-from minirl.agents.common import (bootstrapped_target, elementwise_min, finite_action_bounds,
-                                  gaussian_log_prob, strip_prefix)
-from minirl.agents.ddpg import Critic, frozen, scale_action
+from minirl.agents.base import HParam
+from minirl.agents.common import bootstrapped_target, elementwise_min, gaussian_log_prob
 from minirl.agents.hparams import SIZES
+from minirl.agents.offpolicy import OffPolicyActorCritic, frozen, scale_action
 from minirl.core import no_grad
-from minirl.replay import ReplayBuffer
 
 __all__ = ["log1m_tanh_sq", "squashed_gaussian_log_prob", "reparameterized_action",
            "soft_q_target", "sac_actor_loss", "temperature_loss", "SquashedGaussianActor",
@@ -133,10 +131,9 @@ class Temperature(L.Module):
         return float(np.exp(self.log_alpha.data))
 
 
-class SACAgent(Agent):
+class SACAgent(OffPolicyActorCritic):
     """SAC: a squashed Gaussian actor, twin critics and their targets, replay, alpha."""
     name = "sac"
-    action_spaces = (gym.spaces.Box,)
     hyperparameters = (
         HParam("gamma", 0.99, float, "[0, 1]", "discount factor"),
         HParam("lr", 1e-3, float, "(0, inf)", "Adam step size of actor, critics and alpha"),
@@ -160,30 +157,27 @@ class SACAgent(Agent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
-        low, high = finite_action_bounds(self.name, action_space)
-        self.low, self.high, self.action_size = low, high, low.size
-        self.gamma, self.tau, self.batch_size = h["gamma"], h["tau"], h["batch_size"]
+        self.autotune = h["autotune"]
         self.target_entropy = (-float(self.action_size) if h["target_entropy"] is None
                                else h["target_entropy"])
-        hidden, obs_size = tuple(int(n) for n in h["hidden_sizes"]), self.encode.size
-
-        self.actor = SquashedGaussianActor(obs_size, self.action_size, hidden, rng=self.rng)
-        self.critic1 = Critic(obs_size, self.action_size, hidden, rng=self.rng)
-        self.critic2 = Critic(obs_size, self.action_size, hidden, rng=self.rng)
-        self.critic1_target = Critic(obs_size, self.action_size, hidden, rng=self.rng)
-        self.critic2_target = Critic(obs_size, self.action_size, hidden, rng=self.rng)
-        optim.hard_update(self.critic1_target, self.critic1)
-        optim.hard_update(self.critic2_target, self.critic2)
         self.temperature = Temperature(h["alpha"])
-
         self.actor_optimizer = optim.Adam(self.actor.parameters(), lr=h["lr"])
-        critics = self.critic1.parameters() + self.critic2.parameters()
-        self.critic_optimizer = optim.Adam(critics, lr=h["lr"])
+        critic_params = self.critic1.parameters() + self.critic2.parameters()
+        self.critic_optimizer = optim.Adam(critic_params, lr=h["lr"])
         self.alpha_optimizer = optim.Adam(self.temperature.parameters(), lr=h["lr"])
-        self.buffer = ReplayBuffer(h["buffer_size"], (obs_size,), (self.action_size,),
-                                   action_dtype=np.float32, rng=self.rng)
-        self.steps = 0    # environment steps seen
-        self.updates = 0  # gradient steps taken
+
+    def build_networks(self):
+        """pi(.|s), the twin critics Q_1, Q_2, then their targets Q'_1, Q'_2."""
+        self.actor = SquashedGaussianActor(self.encode.size, self.action_size,
+                                           self.hidden_sizes, rng=self.rng)
+        self.critic1, self.critic2 = self.critic_network(), self.critic_network()
+        self.critic1_target, self.critic2_target = self.critic_network(), self.critic_network()
+
+    def critics(self):
+        return [self.critic1, self.critic2]
+
+    def targets(self):
+        return [(self.critic1_target, self.critic1), (self.critic2_target, self.critic2)]
 
     # -- acting -------------------------------------------------------------------------
     def sample(self, obs):
@@ -196,16 +190,15 @@ class SACAgent(Agent):
     def act(self, obs, explore=True):
         """A sample of pi(.|s), or the squashed mean when explore=False; uniform at random
         for the first ``learning_starts`` steps."""
-        if explore and self.steps < self.hparams["learning_starts"]:
-            action = self.rng.uniform(self.low, self.high).astype(np.float32)
-        else:
-            with no_grad():
-                x = self.encode(obs)[None]
-                if explore:
-                    action = self.sample(x)[0].data[0]
-                else:
-                    action = scale_action(np.tanh(self.actor(x)[0].data[0]), self.low,
-                                          self.high)
+        if explore and self.steps < self.learning_starts:
+            return self.random_action()
+        x = self.encode(obs)[None]
+        with no_grad():
+            if explore:
+                action = self.sample(x)[0].data[0]
+            else:
+                mean, _ = self.actor(x)
+                action = scale_action(np.tanh(mean.data[0]), self.low, self.high)
         return np.asarray(action, np.float32).reshape(self.action_space.shape)
 
     def value(self, obs):
@@ -217,43 +210,26 @@ class SACAgent(Agent):
 
     # -- learning -----------------------------------------------------------------------
     def update(self, obs, action, reward, next_obs, terminated, truncated):
-        """Store the step; then one step each on the critics, the actor and alpha, and
-        the Polyak target update (Algorithm 1)."""
-        self.buffer.add(self.encode(obs), np.reshape(action, self.action_size), reward,
-                        self.encode(next_obs), terminated)
-        self.steps += 1
-        if self.steps < max(self.hparams["learning_starts"], self.batch_size):
+        """Store the step; then one step each on the critics (on the soft target), the
+        actor and alpha, and the Polyak target update (Haarnoja et al. 2018, Alg. 1)."""
+        batch = self.remember(obs, action, reward, next_obs, terminated)
+        if batch is None:
             return None
-        batch = self.buffer.sample(self.batch_size)
-        stats = {"critic_loss": self.update_critic(batch)}
-        actor_loss, log_prob = self.update_actor(batch.obs)
-        stats.update(actor_loss=actor_loss, entropy=-float(np.mean(log_prob)))
-        if self.hparams["autotune"]:
-            stats["alpha_loss"] = self.update_temperature(log_prob)
-        stats["alpha"] = self.temperature.alpha
-        optim.soft_update(self.critic1_target, self.critic1, self.tau)
-        optim.soft_update(self.critic2_target, self.critic2, self.tau)
-        self.updates += 1
-        return stats
-
-    def target(self, batch):
-        """The soft target y, with a' ~ pi(.|s') sampled afresh."""
-        with no_grad():
+        with no_grad():  # y is a constant; a' ~ pi(.|s') afresh, from the online actor
             next_action, next_log_prob = self.sample(batch.next_obs)
             q1 = self.critic1_target(batch.next_obs, next_action).data[:, 0]
             q2 = self.critic2_target(batch.next_obs, next_action).data[:, 0]
-        return soft_q_target(batch.reward, q1, q2, next_log_prob.data, batch.terminated,
-                             self.gamma, self.temperature.alpha)
-
-    def update_critic(self, batch):
-        """One Adam step on mean (Q_1(s, a) - y)^2 + mean (Q_2(s, a) - y)^2."""
-        y = self.target(batch)[:, None]
-        loss = (F.mean_squared_error(self.critic1(batch.obs, batch.action), y)
-                + F.mean_squared_error(self.critic2(batch.obs, batch.action), y))
-        self.critic_optimizer.zero_grad()
-        loss.backward()
-        self.critic_optimizer.step()
-        return loss.item()
+        y = soft_q_target(batch.reward, q1, q2, next_log_prob.data, batch.terminated,
+                          self.gamma, self.temperature.alpha)
+        stats = {"critic_loss": self.update_critics(batch, y)}
+        actor_loss, log_prob = self.update_actor(batch.obs)
+        stats.update(actor_loss=actor_loss, entropy=-float(np.mean(log_prob)))
+        if self.autotune:
+            stats["alpha_loss"] = self.update_temperature(log_prob)
+        stats["alpha"] = self.temperature.alpha
+        self.update_targets()
+        self.updates += 1
+        return stats
 
     def actor_objective(self, obs):
         """J_pi on a batch, with a~ = f(xi; s) for fresh noise: (loss, log pi(a~|s))."""
@@ -289,11 +265,3 @@ class SACAgent(Agent):
     def optimizers(self):
         return {"actor": self.actor_optimizer, "critic": self.critic_optimizer,
                 "alpha": self.alpha_optimizer}
-
-    def extra_state(self):
-        state = {f"buffer.{k}": v for k, v in self.buffer.state_dict().items()}
-        return {**state, "steps": np.array(self.steps), "updates": np.array(self.updates)}
-
-    def load_extra_state(self, state):
-        self.buffer.load_state_dict(strip_prefix(state, "buffer."))
-        self.steps, self.updates = int(state["steps"]), int(state["updates"])

@@ -20,16 +20,15 @@ grows. TD3 changes three things, each one line of the update:
   target networks are updated only every ``policy_delay`` critic steps, so the actor
   climbs a critic whose error has had time to shrink.
 
-Everything else -- replay, exploration noise, Polyak targets, the random warm-up -- is
-DDPG's (``ddpg.py``), which this agent extends.
+Everything else is DDPG's (``ddpg.py``), which this agent extends: the actor and its
+exploration noise, and the loop all three share (``offpolicy.py``: replay, the random
+warm-up, the critics' step on y, Polyak targets).
 """
 import numpy as np
 
-import minirl.functions as F
-import minirl.optimizers as optim
 from minirl.agents.base import HParam
 from minirl.agents.common import bootstrapped_target
-from minirl.agents.ddpg import Critic, DDPGAgent
+from minirl.agents.ddpg import DDPGAgent
 from minirl.core import no_grad
 
 __all__ = ["target_policy_smoothing", "clipped_double_q_target", "TD3Agent"]
@@ -59,10 +58,6 @@ class TD3Agent(DDPGAgent):
     """
     name = "td3"
     hyperparameters = DDPGAgent.hyperparameters + (
-        # DDPG's 10k warm-up is the rl-zoo's Pendulum setting; TD3's own paper uses 1k on
-        # most tasks, and it leaves a small task's budget room to learn.
-        HParam("learning_starts", 1000, int, "[0, inf)",
-               "random actions and no learning for this many steps"),
         HParam("policy_delay", 2, int, "[1, inf)",
                "critic steps per actor step and target update"),
         HParam("target_noise", 0.2, float, "[0, inf)",
@@ -80,62 +75,46 @@ class TD3Agent(DDPGAgent):
     def __init__(self, observation_space, action_space, seed=0, preset=None, **hparams):
         super().__init__(observation_space, action_space, seed, preset, **hparams)
         h = self.hparams
-        hidden = tuple(int(n) for n in h["hidden_sizes"])
-        self.critic2 = Critic(self.encode.size, self.action_size, hidden, rng=self.rng)
-        self.critic2_target = Critic(self.encode.size, self.action_size, hidden, rng=self.rng)
-        optim.hard_update(self.critic2_target, self.critic2)
-        # One optimizer for both critics: they share the target and are stepped together.
-        critics = self.critic.parameters() + self.critic2.parameters()
-        self.critic_optimizer = optim.Adam(critics, lr=h["critic_lr"])
+        self.policy_delay = h["policy_delay"]
         half_range = (self.high - self.low) / 2
         self.target_sigma = h["target_noise"] * half_range
         self.target_clip = h["target_noise_clip"] * half_range
         self.actor_loss = float("nan")  # the last actor step's loss, for the log
 
+    def build_networks(self):
+        """DDPG's actor and critic with their targets, then the twin: Q_2 and Q'_2."""
+        super().build_networks()
+        self.critic2, self.critic2_target = self.critic_network(), self.critic_network()
+
+    def critics(self):
+        return [self.critic, self.critic2]
+
+    def targets(self):
+        return super().targets() + [(self.critic2_target, self.critic2)]
+
     def update(self, obs, action, reward, next_obs, terminated, truncated):
-        """Store the step; then one critic step, and every ``policy_delay`` critic steps
-        one actor step and the target updates (Algorithm 1)."""
-        self.buffer.add(self.encode(obs), np.reshape(action, self.action_size), reward,
-                        self.encode(next_obs), terminated)
-        self.steps += 1
+        """Store the step; then one critic step on the smoothed clipped double-Q target,
+        and every ``policy_delay`` critic steps one actor step (along dQ_1/da, as DDPG)
+        and the target updates (Fujimoto et al. 2018, Algorithm 1)."""
+        batch = self.remember(obs, action, reward, next_obs, terminated)
         if terminated or truncated:
             self.noise.reset()
-        if self.steps < max(self.learning_starts, self.batch_size):
+        if batch is None:
             return None
-        batch = self.buffer.sample(self.batch_size)
-        critic_loss = self.update_critic(batch)
-        self.updates += 1
-        if self.updates % self.hparams["policy_delay"] == 0:
-            self.actor_loss = self.update_actor(batch.obs)  # along dQ_1/da, as DDPG
-            self.update_targets()
-        return {"critic_loss": critic_loss, "actor_loss": self.actor_loss}
-
-    def target(self, batch):
-        """y for a batch: smoothed target action, then the clipped double-Q target."""
-        with no_grad():  # y is a constant
+        with no_grad():  # y is a constant: the target networks take no gradient
             next_action = self.actor_target(batch.next_obs).data
-            noise = self.target_sigma * self.rng.standard_normal(next_action.shape,
-                                                                 np.float32)
-            smoothed = target_policy_smoothing(next_action, noise, self.target_clip,
+            eps = self.target_sigma * self.rng.standard_normal(next_action.shape, np.float32)
+            smoothed = target_policy_smoothing(next_action, eps, self.target_clip,
                                                self.low, self.high)
             q1 = self.critic_target(batch.next_obs, smoothed).data[:, 0]
             q2 = self.critic2_target(batch.next_obs, smoothed).data[:, 0]
-        return clipped_double_q_target(batch.reward, q1, q2, batch.terminated, self.gamma)
-
-    def update_critic(self, batch):
-        """One Adam step on mean (Q_1(s, a) - y)^2 + mean (Q_2(s, a) - y)^2."""
-        y = self.target(batch)[:, None]
-        loss = (F.mean_squared_error(self.critic(batch.obs, batch.action), y)
-                + F.mean_squared_error(self.critic2(batch.obs, batch.action), y))
-        self.critic_optimizer.zero_grad()
-        loss.backward()
-        self.critic_optimizer.step()
-        return loss.item()
-
-    def update_targets(self):
-        """theta' <- tau theta + (1 - tau) theta' for the actor and both critics."""
-        super().update_targets()
-        optim.soft_update(self.critic2_target, self.critic2, self.tau)
+        y = clipped_double_q_target(batch.reward, q1, q2, batch.terminated, self.gamma)
+        critic_loss = self.update_critics(batch, y)
+        self.updates += 1
+        if self.updates % self.policy_delay == 0:  # delayed policy updates (Sec. 5.2)
+            self.actor_loss = self.update_actor(batch.obs)
+            self.update_targets()
+        return {"critic_loss": critic_loss, "actor_loss": self.actor_loss}
 
     def modules(self):
         return {**super().modules(), "critic2": self.critic2,
