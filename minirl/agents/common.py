@@ -10,7 +10,6 @@ categorical_entropy    H(pi(.|s)) = -sum_a pi(a|s) log pi(a|s)         actor-cri
 strip_prefix           {"replay.obs": x} -> {"obs": x}                 saved state
 gaussian_log_prob      log N(x; mu, diag sigma^2), summed over dims    PPO (Box), SAC
 gaussian_entropy       H = sum_i (log sigma_i + log(2 pi e) / 2)       PPO (Box)
-elementwise_min        min(a, b), differentiable, ties share grad      PPO, TD3, SAC
 =====================  ==============================================  ==================
 
 ``v(s')`` in ``bootstrapped_target`` is whatever the algorithm bootstraps from:
@@ -24,7 +23,7 @@ import minirl.functions as F
 
 __all__ = ["bootstrapped_target", "sample_categorical", "categorical_log_prob",
            "categorical_entropy", "strip_prefix", "gaussian_log_prob",
-           "gaussian_entropy", "elementwise_min", "finite_action_bounds"]
+           "gaussian_entropy", "finite_action_bounds"]
 
 
 def bootstrapped_target(reward, next_value, terminated, gamma):
@@ -86,14 +85,6 @@ def gaussian_entropy(log_std):
     """H(N(mu, diag sigma^2)) = sum_i (log sigma_i + log(2 pi e) / 2): the differential
     entropy, which does not depend on the mean. ``log_std`` (A,) -> a scalar."""
     return F.sum(log_std + (0.5 + LOG_SQRT_2PI), axis=-1)
-
-
-def elementwise_min(a, b):
-    """min(a, b) elementwise, differentiable: where a < b the gradient goes to a, where
-    b < a to b, and where they tie each gets half (``F.min``'s subgradient), so the
-    sum is still the upstream gradient. Same-shaped Variables or arrays."""
-    stacked = F.concat([F.reshape(a, (*a.shape, 1)), F.reshape(b, (*b.shape, 1))], axis=-1)
-    return F.min(stacked, axis=-1)
 
 
 def finite_action_bounds(algo, action_space):

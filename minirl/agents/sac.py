@@ -37,7 +37,7 @@ import minirl.functions as F
 import minirl.layers as L
 import minirl.optimizers as optim
 from minirl.agents.base import HParam
-from minirl.agents.common import bootstrapped_target, elementwise_min, gaussian_log_prob
+from minirl.agents.common import bootstrapped_target, gaussian_log_prob
 from minirl.agents.hparams import SIZES
 from minirl.agents.offpolicy import OffPolicyActorCritic, frozen, scale_action
 from minirl.core import no_grad
@@ -92,7 +92,7 @@ def sac_actor_loss(alpha, log_prob, q1, q2):
 
     ``log_prob`` (B,), ``q1``, ``q2`` (B,) are Variables depending on the actor through
     a~; alpha is a number (the temperature is not trained by this loss)."""
-    return F.mean(alpha * log_prob - elementwise_min(q1, q2))
+    return F.mean(alpha * log_prob - F.minimum(q1, q2))
 
 
 def temperature_loss(log_alpha, log_prob, target_entropy):
