@@ -78,7 +78,9 @@ def test_ctrl_c_in_a_periodic_evaluation_stops_at_once_and_resume_runs_it(tmp_pa
     assert proc.returncode == 130 and waited < 3, (waited, err)
     assert "during the evaluation due at step 40" in err and "saved in" in err, err
     assert int(read_checkpoint(tmp_path / "part")[2]["eval_due"]) == 40
-    resumed = _cli("train", "dqn", "--resume", "--out", str(tmp_path / "part"), "--quiet")
+    # the env is named again: an id read from a checkpoint never imports its module
+    resumed = _cli("train", "dqn", "--resume", "--out", str(tmp_path / "part"), "--quiet",
+                   "--env", "fault_envs:SlowEval-v0")
     assert resumed.returncode == 0, resumed.stderr
     whole = _cli("train", "dqn", "--steps", "80", "--out", str(tmp_path / "whole"), *args)
     assert whole.returncode == 0, whole.stderr

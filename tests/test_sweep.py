@@ -29,14 +29,16 @@ EVAL_EVERY = 200
 def compared_files(run_dir):
     """What must be equal between two runs of the same seed: the metrics, the greedy
     evaluations, the configuration, and the checkpoint's agent and loop state (all but
-    what the clock decides: the elapsed time, and the stats log's time and steps/s)."""
+    what the clock decides: the elapsed time, the time spent evaluating, and the stats
+    log's time and steps/s)."""
     files = {}
     for name in ("metrics.csv", "evaluations.csv", "config.json"):
         with open(os.path.join(run_dir, name), "rb") as f:
             files[name] = f.read()
     with np.load(os.path.join(run_dir, "checkpoint.npz")) as data:
         for key in data.files:
-            if key not in ("loop.elapsed", "loop.stats"):
+            if key not in ("loop.elapsed", "loop.eval_seconds", "loop.stats",
+                           "loop.stats_mark"):
                 files[key] = data[key].tobytes()
     return files
 
