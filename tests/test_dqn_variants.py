@@ -567,3 +567,23 @@ def test_a_support_needs_both_bounds_or_neither():
         minirl.make_agent("c51", "CartPole-v1", v_min=-1.0)
     with pytest.raises(ValueError, match="v_min must be < v_max"):
         minirl.make_agent("c51", "CartPole-v1", v_min=1.0, v_max=1.0)
+
+
+def test_noisy_dqn_takes_the_huber_loss_by_default(monkeypatch):
+    """noisy-dqn's preset keeps Huber (docs/ch10-dqn-variants.md): the loss its ``learn``
+    takes is Huber's, the others' the shared squared error -- seen through the call the
+    agent really makes, not by reading its settings."""
+    import minirl.agents.dqn as dqn
+    original = dqn.td_loss
+    for name, expected in (("noisy-dqn", "huber"), ("dqn", "mse")):
+        kinds = []
+
+        def spy(q, target, weights=None, kind="mse"):
+            kinds.append(kind)
+            return original(q, target, weights, kind)
+
+        monkeypatch.setattr(dqn, "td_loss", spy)
+        env = gym.make("minirl/Identity-v0")
+        agent = minirl.make_agent(name, env, seed=0, **{**SMALL, "n_step": 1})
+        feed(agent, env, 20)
+        assert kinds and set(kinds) == {expected}, (name, set(kinds))

@@ -353,6 +353,10 @@ def test_results_pages_match_their_data():
             assert (row["iqm"], row["iqm_low"], row["iqm_high"]) == (
                 f"{point:.2f}", f"{low:.2f}", f"{high:.2f}")
             assert row["mean"] == f"{np.mean(finals):.2f}"
+    if os.path.exists(generate.MINATAR):  # DQN from pixels: one table, its runs.csv
+        with open(os.path.join(pages, "minatar.md")) as f:
+            assert tables_in(f.read()) == [generate.minatar_table(
+                generate.read_rows(generate.MINATAR))]
     for path in [p for p in os.listdir(generate.HERE) if p.endswith("-tune.json")]:
         name = path[:-5]
         with open(os.path.join(generate.HERE, path)) as f:

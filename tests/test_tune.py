@@ -102,3 +102,11 @@ def test_space_and_command():
             parse_space([bad])
     assert train_command("dqn", "CartPole-v1", 50000, {"lr": 0.000312345, "n_step": 3}) \
         == "minirl train dqn --env CartPole-v1 --steps 50000 --set lr=0.0003123 --set n_step=3"
+
+
+def test_a_trials_value_is_the_mean_or_the_iqm_of_its_seeds():
+    """The objective by hand: the mean of [1, 2, 9] is 4 (its median, 2, is not it);
+    the IQM of [0, 1, 2, 3, 4, 100, 6, 7] is the mean of its middle half, (2+3+4+6)/4."""
+    from minirl.tune import aggregate
+    assert aggregate([1.0, 2.0, 9.0], "mean") == 4.0
+    assert aggregate([0, 1, 2, 3, 4, 100, 6, 7], "iqm") == pytest.approx(15 / 4)

@@ -12,6 +12,8 @@ and tests/test_sweep.py checks every table against its file.
   with its table and figure ``docs/results/NAME.png``.
 * ``sweep-workers.json``: the same sweep's wall-clock with 1 and 2 workers.
 * ``NAME-tune.json``: a tuning run (its trials, the best settings as a command).
+* ``minatar/runs.csv``: DQN from pixels on MinAtar, minirl beside a PyTorch DQN and a
+  random policy (``benchmarks/bench_minatar.py``); the page ``docs/results/minatar.md``.
 """
 import csv
 import glob
@@ -150,6 +152,48 @@ def tune_page(name):
         f"as a command:", "", "```", record["best"]["train_command"], "```"]) + "\n"
 
 
+MINATAR = os.path.join(HERE, "minatar", "runs.csv")
+MINATAR_COMMANDS = [
+    "python benchmarks/bench_minatar.py --impl minirl --game Breakout --seed 0 --frames 150000",
+    "python benchmarks/bench_minatar.py --impl torch  --game Breakout --seed 0 --frames 150000",
+    "python benchmarks/bench_minatar.py --impl random --game Breakout"]
+
+
+def minatar_table(rows):
+    """Per game, frames and implementation: each seed's final greedy return (30 episodes
+    on reset seeds no run trained on), their mean, and the whole run's steps/s."""
+    import numpy as np
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["game"], int(r["frames"]), r["impl"]), []).append(r)
+    lines = []
+    for (game, frames, impl), rs in sorted(groups.items(), key=lambda kv: (
+            kv[0][0], kv[0][1] == 0, kv[0][2])):
+        rs.sort(key=lambda r: int(r["seed"]))
+        finals = [float(r["greedy_return"]) for r in rs]
+        sps = "" if impl == "random" else f"{np.mean([float(r['steps_per_s']) for r in rs]):.0f}"
+        lines.append([game, f"{frames:,}" if frames else "-", impl,
+                      ", ".join(r["seed"] for r in rs),
+                      " ".join(f"{x:.2f}" for x in finals), f"{np.mean(finals):.2f}", sps])
+    return table(["game", "frames", "implementation", "seeds",
+                  "final greedy return per seed", "mean", "steps/s (whole run)"], lines)
+
+
+def minatar_page():
+    rows = read_rows(MINATAR)
+    return "\n".join([
+        "# DQN from pixels on MinAtar", "",
+        "minirl's DQN (`--preset minatar`: Young & Tian 2019's network and settings) beside "
+        "a PyTorch DQN with the same network and settings, on the same environment seeds, "
+        "and a random policy. Each run's final greedy return is the mean over 30 "
+        "evaluation episodes on reset seeds 10,000 and up, which no run trained on. The "
+        "budget is far below the paper's 5M frames: read it as \"does it start to learn\", "
+        "not as MinAtar scores ([DQN from pixels](../pixels.md)).", "",
+        minatar_table(rows), "",
+        "Commands (one run each; `--summary` prints this table from the same file):", "",
+        "```", *MINATAR_COMMANDS, "```", ""])
+
+
 def index_page(titles):
     lines = ["# Results", "",
              "Every table here is generated from a data file in `benchmarks/results/` by "
@@ -170,6 +214,8 @@ def pages():
     tunes = sorted(set(tunes))
     texts = {n: sweep_page(n) for n in sweeps}
     texts.update({n: tune_page(n) for n in tunes})
+    if os.path.exists(MINATAR):
+        texts["minatar"] = minatar_page()
     out = {os.path.join(PAGES, f"{n}.md"): text for n, text in texts.items()}
     out[os.path.join(PAGES, "index.md")] = index_page(
         {n: text.splitlines()[0].lstrip("# ") for n, text in texts.items()})
