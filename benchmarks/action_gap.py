@@ -56,7 +56,7 @@ def snapshot(agent, env_id):
     n = len(agent.replay)
     terminal = agent.replay.terminated[:n] > 0
     row["replay_terminal"] = float(terminal.mean())
-    if agent.prioritized:  # P(i) = p_i^alpha / sum_k p_k^alpha, read off the sum tree's leaves
+    if agent.hparams["prioritized"]:  # P(i) = p_i^alpha / sum_k p_k^alpha, read off the sum tree's leaves
         tree = agent.replay.sum_tree
         mass = tree.tree[tree.size:tree.size + n]
         row["sampled_terminal"] = float(mass[terminal].sum() / mass.sum())

@@ -69,17 +69,17 @@ def main(argv=None):
     ax.plot(losses, lw=0.8)
     ax.set_xlabel("episode")
     ax.set_ylabel("average loss")
-    ax.set_title(f"Q-network on GridWorld (epsilon {agent.epsilon}):\nmean loss per episode")
+    ax.set_title(f"Q-network on GridWorld (epsilon {agent.hparams['epsilon']}):\nmean loss per episode")
     fig.tight_layout()
     fig.savefig(paths[0], dpi=100)
     plt.close(fig)
 
     q_learned = np.array([agent.q_values(i) for i in range(env.observation_space.n)])
-    q_star = exact_q(env, agent.gamma)
+    q_star = exact_q(env, agent.hparams["gamma"])
     plot_q_comparison(env, q_learned, q_star, path=paths[1],
                       title=f"Q-network after {args.episodes} episodes from the start cell "
-                            f"(epsilon {agent.epsilon}), against the exact Q* "
-                            f"(gamma {agent.gamma})")
+                            f"(epsilon {agent.hparams['epsilon']}), against the exact Q* "
+                            f"(gamma {agent.hparams['gamma']})")
     wrong = greedy_differs(env, q_learned, q_star)
     print(f"greedy action not optimal in {len(wrong)} cells: {wrong}")
     for path in paths:

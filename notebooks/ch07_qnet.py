@@ -82,13 +82,13 @@ plt.show()
 # cell, states off the optimal paths are rarely visited.
 
 # %%
-_, V_star = value_iter(env, gamma=agent.gamma, threshold=1e-8)
+_, V_star = value_iter(env, gamma=agent.hparams["gamma"], threshold=1e-8)
 q_star = {}  # Q*(s, a) = r(s, a, s') + gamma V*(s')
 for s in env.states():
     if s != env.goal_state:
         for a in env.actions():
             s_next = env.next_state(s, a)
-            q_star[(s, a)] = env.reward(s, a, s_next) + agent.gamma * V_star[s_next]
+            q_star[(s, a)] = env.reward(s, a, s_next) + agent.hparams["gamma"] * V_star[s_next]
 q_learned = np.array([agent.q_values(i) for i in range(env.observation_space.n)])
 start = env.state_to_index(env.start_state)
 print("Q(start, .) =", q_learned[start].round(3))

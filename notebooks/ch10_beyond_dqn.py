@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minirl
-from minirl.agents.a2c import gae
+from minirl.agents.rollout import gae
 from minirl.agents.dqn import dueling_aggregate, project_distribution
 from minirl.agents.ddpg import actor_loss
 
