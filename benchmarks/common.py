@@ -12,9 +12,16 @@ Seeds: ``EVAL_SEEDS`` were fixed before any setting was tuned and are never tune
 the defaults were chosen on ``TUNE_SEEDS``. Benchmarks run the evaluation seeds unless
 told otherwise (``--seeds``).
 """
+import csv
+import json
+import os
+import shlex
+
 import numpy as np
 
 import minirl
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 TUNE_SEEDS = (100, 101, 102, 103, 104)
 EVAL_SEEDS = (200, 201, 202, 203, 204, 205, 206, 207, 208, 209)
@@ -78,3 +85,55 @@ def importable_peers(names, threads):
             print("stable_baselines3 / torch not importable: sb3 peers skipped")
             return [n for n in names if not n.startswith("sb3")]
     return names
+
+
+# --- the data the results pages are generated from (benchmarks/results/generate.py) ----
+def run_seconds(run_dir):
+    """A run's own wall-clock: the training time its checkpoint records."""
+    with np.load(os.path.join(run_dir, "checkpoint.npz"), allow_pickle=False) as data:
+        return float(data["loop.elapsed"])
+
+
+def command_line(script, argv):
+    """The command that produced a dataset: ``python benchmarks/SCRIPT ARGS``, without the
+    arguments that say only where and how long (``--out``, ``--wall-clock``)."""
+    given = list(argv)
+    for local in ("--wall-clock", "--out"):
+        if local in given:
+            del given[given.index(local):given.index(local) + 2]
+    return f"python benchmarks/{script} " + shlex.join(given)
+
+
+def export_sweep(out, name, command, wall_clock, workers, threshold):
+    """Write NAME.csv (the sweep's summary rows), NAME-evaluations.csv (every greedy
+    evaluation of every run) and NAME.json (the command, the workers, the wall-clock)
+    into benchmarks/results/, from the sweep's run directories under ``out``."""
+    from minirl.sweep import read_sweep, summarize
+    rows = summarize(out, threshold=threshold, quiet=True)
+    groups, _ = read_sweep(out)
+    os.makedirs(RESULTS, exist_ok=True)
+    base = os.path.join(RESULTS, name)
+    with open(f"{base}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(f"{base}-evaluations.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["configuration", "seed", "step", "mean_return"])
+        for config, runs in groups.items():
+            for run in runs:
+                writer.writerows([config, run["seed"], step, f"{mean:.6g}"]
+                                 for step, mean in run["evaluations"])
+    seconds = [run_seconds(os.path.join(out, config, f"seed-{run['seed']}"))
+               for config, runs in groups.items() for run in runs]
+    meta = {"command": command, "workers": workers,
+            "wall_clock_s": round(wall_clock, 1) if wall_clock else None,
+            "run_seconds_mean": round(sum(seconds) / len(seconds), 1),
+            "runs": len(seconds), "threshold": threshold,
+            "minirl_version": minirl.__version__,
+            "machine": f"{os.cpu_count()} cores, shared with other jobs"}
+    with open(f"{base}.json", "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    print(f"wrote {base}.csv, -evaluations.csv, .json")
+    return rows

@@ -19,58 +19,14 @@ time measured outside (a sweep run from the command line) instead of this call's
 ``--wall-clock 0``: none (a sweep stopped and continued has no one figure).
 """
 import argparse
-import csv
-import json
 import os
-import shlex
 import sys
 import time
 
-import numpy as np
-
 import minirl
 from minirl.cli import parse_set
-from minirl.sweep import read_sweep, summarize
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-
-
-def run_seconds(run_dir):
-    """A run's own wall-clock: the training time its checkpoint records."""
-    with np.load(os.path.join(run_dir, "checkpoint.npz"), allow_pickle=False) as data:
-        return float(data["loop.elapsed"])
-
-
-def export(out, name, command, wall_clock, workers, threshold):
-    """Write NAME.csv, NAME-evaluations.csv and NAME.json into benchmarks/results/."""
-    rows = summarize(out, threshold=threshold, quiet=True)
-    groups, _ = read_sweep(out)
-    os.makedirs(RESULTS, exist_ok=True)
-    base = os.path.join(RESULTS, name)
-    with open(f"{base}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(f"{base}-evaluations.csv", "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["configuration", "seed", "step", "mean_return"])
-        for config, runs in groups.items():
-            for run in runs:
-                writer.writerows([config, run["seed"], step, f"{mean:.6g}"]
-                                 for step, mean in run["evaluations"])
-    seconds = [run_seconds(os.path.join(out, config, f"seed-{run['seed']}"))
-               for config, runs in groups.items() for run in runs]
-    meta = {"command": command, "workers": workers,
-            "wall_clock_s": round(wall_clock, 1) if wall_clock else None,
-            "run_seconds_mean": round(sum(seconds) / len(seconds), 1),
-            "runs": len(seconds), "threshold": threshold,
-            "minirl_version": minirl.__version__,
-            "machine": f"{os.cpu_count()} cores, shared with other jobs"}
-    with open(f"{base}.json", "w") as f:
-        json.dump(meta, f, indent=2)
-        f.write("\n")
-    return rows
-
+from common import command_line, export_sweep
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -106,13 +62,8 @@ def main(argv=None):
               f"{held}/{len(finals)}; IQM {row['iqm']} [{row['iqm_low']}, "
               f"{row['iqm_high']}]; finals " + " ".join(f"{f:.0f}" for f in finals))
     if args.name:
-        given = list(argv if argv is not None else sys.argv[1:])
-        for local in ("--wall-clock", "--out"):  # where and how long: not the command
-            if local in given:
-                del given[given.index(local):given.index(local) + 2]
-        command = "python benchmarks/sweep_final.py " + shlex.join(given)
-        export(out, args.name, command, wall_clock, args.workers, args.threshold)
-        print(f"wrote {os.path.join(RESULTS, args.name)}.csv, -evaluations.csv, .json")
+        command = command_line("sweep_final.py", argv if argv is not None else sys.argv[1:])
+        export_sweep(out, args.name, command, wall_clock, args.workers, args.threshold)
 
 
 if __name__ == "__main__":

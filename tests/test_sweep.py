@@ -365,3 +365,24 @@ def test_results_pages_match_their_data():
             assert tables_in(f.read()) == [generate.tune_table(record)]
         values = [t["value"] for t in record["trials"] if t["state"] == "COMPLETE"]
         assert record["best"]["value"] == max(values)
+
+
+def test_chapter_pages_show_the_tables_their_sweeps_give():
+    """A chapter page's results region is what generate.py renders from the data now
+    (a stale region, or a number typed into one, fails here)."""
+    generate = load_generator()
+    for path, text in generate.chapter_pages().items():
+        with open(path, encoding="utf-8") as f:
+            assert f.read() == text, f"{path}: run python benchmarks/results/generate.py"
+
+
+def test_a_results_region_renders_each_configuration_of_its_sweep():
+    generate = load_generator()
+    page = "intro\n<!-- results: dqn-cartpole-lr -->\nstale line\n<!-- /results -->\nend\n"
+    text = generate.fill_regions(page, os.path.join(ROOT, "docs"))
+    rows = generate.read_rows(os.path.join(generate.HERE, "dqn-cartpole-lr.csv"))
+    (block,) = tables_in(text)
+    assert len(block.splitlines()) == 2 + len(rows) and "stale line" not in text
+    for row in rows:
+        assert f"| {row['mean']} | {row['iqm']} [{row['iqm_low']}, {row['iqm_high']}] |" in text
+    assert "(results/dqn-cartpole-lr.md)" in text and text.endswith("<!-- /results -->\nend\n")

@@ -14,11 +14,21 @@ and tests/test_sweep.py checks every table against its file.
 * ``NAME-tune.json``: a tuning run (its trials, the best settings as a command).
 * ``minatar/runs.csv``: DQN from pixels on MinAtar, minirl beside a PyTorch DQN and a
   random policy (``benchmarks/bench_minatar.py``); the page ``docs/results/minatar.md``.
+
+A chapter page (``docs/*.md``) or the README shows a sweep's small table where it says
+
+    <!-- results: NAME [NAME ...] -->
+    <!-- /results -->
+
+(one row per configuration of each sweep named: the mean and the IQM of the final greedy
+returns, the seconds per run, the command, a link to the full page); this script fills
+the lines between the two markers.
 """
 import csv
 import glob
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -194,6 +204,60 @@ def minatar_page():
         "```", *MINATAR_COMMANDS, "```", ""])
 
 
+REGION = re.compile(r"(<!-- results: ([^>]*?) -->\n)(.*?)(<!-- /results -->)", re.S)
+
+
+def read_meta(name):
+    with open(os.path.join(HERE, f"{name}.json")) as f:
+        return json.load(f)
+
+
+def short_table(names):
+    """One row per configuration of each sweep: algorithm, environment and steps, seeds,
+    the mean and the IQM [95% CI] of the final greedy returns, seconds per run."""
+    from minirl.sweep import seed_ranges
+    lines = []
+    for name in names:
+        meta = read_meta(name)
+        for row in read_rows(os.path.join(HERE, f"{name}.csv")):
+            config = "" if row["configuration"] == "default" else f" `{row['configuration']}`"
+            lines.append([f"{row['algo']}{config}", f"{row['env']}, {int(row['steps']):,}",
+                          seed_ranges([int(x) for x in row["seeds"].split()]), row["mean"],
+                          f"{row['iqm']} [{row['iqm_low']}, {row['iqm_high']}]",
+                          f"{meta['run_seconds_mean']:.0f}"])
+    return table(["algorithm", "environment, steps", "seeds (never tuned on)",
+                  "mean final greedy return", "IQM [95% CI]", "seconds per run"], lines)
+
+
+def region_text(names, page_dir):
+    """What goes between a page's results markers: the table, the commands, the links."""
+    link = os.path.relpath(PAGES, page_dir).replace(os.sep, "/")
+    commands = [read_meta(n)["command"] for n in names]
+    pages = ", ".join(f"[{n}]({link}/{n}.md)" for n in names)
+    return "\n".join(["", short_table(names), "", "```", *commands, "```", "",
+                      f"Per-seed returns and learning curves: {pages}.", ""]) + "\n"
+
+
+def fill_regions(text, page_dir):
+    """``text`` with every results region filled from its data."""
+    def fill(match):
+        names = match.group(2).split()
+        return match.group(1) + region_text(names, page_dir) + match.group(4)
+    return REGION.sub(fill, text)
+
+
+def chapter_pages():
+    """{path: text} of every page in docs/ (and the README) that has a results region."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, "docs", "*.md"))) + [
+            os.path.join(ROOT, "README.md")]:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if REGION.search(text):
+            out[path] = fill_regions(text, os.path.dirname(path))
+    return out
+
+
 def index_page(titles):
     lines = ["# Results", "",
              "Every table here is generated from a data file in `benchmarks/results/` by "
@@ -219,6 +283,7 @@ def pages():
     out = {os.path.join(PAGES, f"{n}.md"): text for n, text in texts.items()}
     out[os.path.join(PAGES, "index.md")] = index_page(
         {n: text.splitlines()[0].lstrip("# ") for n, text in texts.items()})
+    out.update(chapter_pages())
     return out
 
 
