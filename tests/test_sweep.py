@@ -386,3 +386,13 @@ def test_a_results_region_renders_each_configuration_of_its_sweep():
     for row in rows:
         assert f"| {row['mean']} | {row['iqm']} [{row['iqm_low']}, {row['iqm_high']}] |" in text
     assert "(results/dqn-cartpole-lr.md)" in text and text.endswith("<!-- /results -->\nend\n")
+
+
+def test_a_table_region_links_each_row_to_its_page():
+    generate = load_generator()
+    page = "<!-- results-table: dqn-cartpole-lr -->\n<!-- /results -->\n"
+    text = generate.fill_regions(page, ROOT)
+    rows = generate.read_rows(os.path.join(generate.HERE, "dqn-cartpole-lr.csv"))
+    (block,) = tables_in(text)
+    assert block.count("(docs/results/dqn-cartpole-lr.md)") == len(rows)
+    assert "```" not in text  # the table alone: the commands are on the pages

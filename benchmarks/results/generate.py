@@ -22,7 +22,8 @@ A chapter page (``docs/*.md``) or the README shows a sweep's small table where i
 
 (one row per configuration of each sweep named: the mean and the IQM of the final greedy
 returns, the seconds per run, the command, a link to the full page); this script fills
-the lines between the two markers.
+the lines between the two markers. ``<!-- results-table: NAME ... -->`` gives the table
+alone, each row linking to its page (the README's compact table).
 """
 import csv
 import glob
@@ -204,7 +205,8 @@ def minatar_page():
         "```", *MINATAR_COMMANDS, "```", ""])
 
 
-REGION = re.compile(r"(<!-- results: ([^>]*?) -->\n)(.*?)(<!-- /results -->)", re.S)
+REGION = re.compile(r"(<!-- results(-table)?: ([^>]*?) -->\n)(.*?)(<!-- /results -->)",
+                    re.S)
 
 
 def read_meta(name):
@@ -212,16 +214,18 @@ def read_meta(name):
         return json.load(f)
 
 
-def short_table(names):
+def short_table(names, link=None):
     """One row per configuration of each sweep: algorithm, environment and steps, seeds,
-    the mean and the IQM [95% CI] of the final greedy returns, seconds per run."""
+    the mean and the IQM [95% CI] of the final greedy returns, seconds per run (each
+    algorithm linking to its page under ``link``, if given)."""
     from minirl.sweep import seed_ranges
     lines = []
     for name in names:
         meta = read_meta(name)
         for row in read_rows(os.path.join(HERE, f"{name}.csv")):
             config = "" if row["configuration"] == "default" else f" `{row['configuration']}`"
-            lines.append([f"{row['algo']}{config}", f"{row['env']}, {int(row['steps']):,}",
+            algo = row["algo"] if link is None else f"[{row['algo']}]({link}/{name}.md)"
+            lines.append([f"{algo}{config}", f"{row['env']}, {int(row['steps']):,}",
                           seed_ranges([int(x) for x in row["seeds"].split()]), row["mean"],
                           f"{row['iqm']} [{row['iqm_low']}, {row['iqm_high']}]",
                           f"{meta['run_seconds_mean']:.0f}"])
@@ -241,8 +245,13 @@ def region_text(names, page_dir):
 def fill_regions(text, page_dir):
     """``text`` with every results region filled from its data."""
     def fill(match):
-        names = match.group(2).split()
-        return match.group(1) + region_text(names, page_dir) + match.group(4)
+        names = match.group(3).split()
+        if match.group(2):  # the table alone, its rows linking to the pages
+            link = os.path.relpath(PAGES, page_dir).replace(os.sep, "/")
+            body = "\n" + short_table(names, link) + "\n\n"
+        else:
+            body = region_text(names, page_dir)
+        return match.group(1) + body + match.group(5)
     return REGION.sub(fill, text)
 
 
