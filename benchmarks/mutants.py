@@ -91,6 +91,7 @@ T_HPARAMS = ("tests/test_train.py", "tests/test_a2c.py", "tests/test_cli.py")
 T_STATS, T_TUNE = ("tests/test_stats.py",), ("tests/test_tune.py",)
 T_ROLLOUT = ("tests/test_a2c.py", "tests/test_ppo.py")
 T_MINMAX = ("tests/test_minimum_maximum.py",)
+T_PIXPOL = ("tests/test_pixels_policy.py",)
 T_SUPPORT = tuple(f"tests/test_dqn_variants.py::{t}" for t in (
     "test_fit_support_by_hand",
     "test_the_agent_fits_its_support_when_learning_starts_and_starts_z_at_0",
@@ -1053,9 +1054,9 @@ CATALOGUE = [
            "Gaussian sampled with log sigma as sigma"),
     Mutant(PPO, "return gym.wrappers.ClipAction(env) if self.continuous else env", "return env",
            T_PPO, "Box actions reach the env unclipped"),
-    Mutant(PPO, "actions = self.policy.sample(self.encode.batch(obs_batch), self.rng)",
-           "actions = np.clip(self.policy.sample(self.encode.batch(obs_batch), self.rng), "
-           "-1, 1)", T_PPO, "the agent learns from a clipped action"),
+    Mutant(PPO, "actions = self.policy.sample(self.features(self.encode.batch(obs_batch)), "
+           "self.rng)", "actions = np.clip(self.policy.sample(self.features(self.encode.batch("
+           "obs_batch)), self.rng), -1, 1)", T_PPO, "the agent learns from a clipped action"),
     # the registry (agents/__init__.py)
     Mutant("minirl/agents/__init__.py",
            "widths = [max(len(row[i]) for row in rows) for i in range(4)]",
@@ -1408,6 +1409,35 @@ CATALOGUE = [
            "MinAtar's RMSprop with PyTorch's default alpha"),
     Mutant(DQN, "layer_norm=h[\"layer_norm\"], torso=torso)", "layer_norm=h[\"layer_norm\"])",
            ("tests/test_pixels.py",), "image observations without the conv torso"),
+    # --- pixels: PPO and A2C, one torso for the policy and the value head --------------------
+    Mutant(PPO, 'minibatch = {**minibatch, "obs": self.torso(minibatch["obs"])}',
+           'minibatch = {**minibatch, "obs": self.torso(minibatch["obs"]).data}', T_PIXPOL,
+           "PPO's loss detached from the torso"),
+    Mutant(PPO, 'v_loss = value_loss(critic(batch["obs"]), batch["values"]',
+           'v_loss = value_loss(critic(np.asarray(batch["obs"].data)), batch["values"]',
+           T_PIXPOL, "PPO's value head reads the torso's features detached"),
+    Mutant(PPO, 'log_prob, entropy = policy.log_prob_entropy(batch["obs"], batch["actions"])',
+           'log_prob, entropy = policy.log_prob_entropy(np.asarray(batch["obs"].data), '
+           'batch["actions"])', T_PIXPOL, "PPO's policy reads the torso's features detached"),
+    Mutant(PPO, "torso = [] if self.torso is None else self.torso.parameters()",
+           "torso = []", T_PIXPOL, "PPO's torso left out of the optimizer"),
+    Mutant(PPO, 'torso = {} if self.torso is None else {"torso": self.torso}', "torso = {}",
+           T_PIXPOL, "PPO's torso left out of the checkpoint"),
+    Mutant(PPO, "torso, size = encoder_for(self.observation_space, self.rng)",
+           "torso, size = None, self.encode.size", T_PIXPOL,
+           "PPO on images without the conv torso"),
+    Mutant(A2C, "return self._run(self.shared, x if self.torso is None else self.torso(x))",
+           "return self._run(self.shared, x if self.torso is None else self.torso(x).data)",
+           T_PIXPOL, "A2C's torso detached from both heads"),
+    Mutant(A2C, "return logits, F.reshape(self.v(self._run(self.critic, h)), (len(x),))",
+           "return logits, F.reshape(self.v(self._run(self.critic, np.asarray(h.data))), "
+           "(len(x),))", T_PIXPOL, "A2C's value head detached from the torso"),
+    Mutant(A2C, "logits = self.pi(self._run(self.actor, h))",
+           "logits = self.pi(self._run(self.actor, np.asarray(h.data)))", T_PIXPOL,
+           "A2C's policy head detached from the torso"),
+    Mutant(A2C, "torso, size = encoder_for(self.observation_space, self.rng)",
+           "torso, size = None, self.encode.size", T_PIXPOL,
+           "A2C on images without the conv torso"),
 ]
 
 

@@ -22,6 +22,13 @@ the episode was only cut by a time limit, so the return bootstraps from the valu
 its true final observation, which the training loop hands over in ``next_obs``.
 
 Everything below is written over a (T, N) rollout: T steps of N environments.
+
+An image observation (a 3-D ``Box``) gets a convolutional torso (``torso.py``) at the
+front of the network, shared by both heads like the hidden layers of ``shared_layers``:
+stable-baselines3's A2C ``CnnPolicy`` shares its features extractor between actor and
+critic (``share_features_extractor=True``) whatever its ``net_arch``, and in the A3C
+paper's Atari network "all non-output layers were shared" between the softmax policy
+and the linear value output (Mnih et al. 2016, experimental setup).
 """
 import gymnasium as gym
 import numpy as np
@@ -32,6 +39,7 @@ import minirl.optimizers as optim
 from minirl.agents.base import Agent, HParam
 from minirl.agents.common import categorical_entropy, categorical_log_prob, sample_categorical
 from minirl.agents.rollout import Rollout, gae, n_step_returns
+from minirl.agents.torso import encoder_for
 from minirl.core import no_grad
 
 __all__ = ["ActorCriticNet", "actor_critic_loss", "rollout_loss", "make_optimizer",
@@ -54,10 +62,14 @@ class ActorCriticNet(L.Module):
 
     Sharing has a price when the two heads want different features: on Acrobot
     (returns near -100) only separate networks learned (see the 'acrobot' preset).
+    A ``torso`` (a ``ConvTorso`` for images, whose feature count is ``in_size``) comes
+    before all of it and is always shared: obs -> torso -> [the layers above].
     """
 
-    def __init__(self, in_size, n_actions, hidden_size=64, shared_layers=2, rng=None):
+    def __init__(self, in_size, n_actions, hidden_size=64, shared_layers=2, rng=None,
+                 torso=None):
         super().__init__()
+        self.torso = torso  # registers 'torso.c0.W', ... first, when there is one
         sizes = [in_size, hidden_size, hidden_size]
         self.shared = self._layers("shared", sizes[:shared_layers + 1], rng)
         self.actor = self._layers("actor", sizes[shared_layers:], rng)
@@ -81,19 +93,23 @@ class ActorCriticNet(L.Module):
             x = F.tanh(layer(x))
         return x
 
+    def _shared(self, x):
+        """What both heads read: the torso's features (if any) through the shared layers."""
+        return self._run(self.shared, x if self.torso is None else self.torso(x))
+
     def forward(self, x):
         """x (B, in) -> (logits (B, n_actions), values (B,))."""
-        h = self._run(self.shared, x)
+        h = self._shared(x)
         logits = self.pi(self._run(self.actor, h))
         return logits, F.reshape(self.v(self._run(self.critic, h)), (len(x),))
 
     def policy(self, x):
         """pi(.|s) as probabilities, for acting (call under no_grad)."""
-        return F.softmax(self.pi(self._run(self.actor, self._run(self.shared, x))))
+        return F.softmax(self.pi(self._run(self.actor, self._shared(x))))
 
     def value(self, x):
         """V(s), shape (B,)."""
-        h = self._run(self.critic, self._run(self.shared, x))
+        h = self._run(self.critic, self._shared(x))
         return F.reshape(self.v(h), (len(x),))
 
 
@@ -241,6 +257,14 @@ class A2CAgent(ActorCriticBase):
         self.num_envs = int(self.hparams["num_envs"])
         self.rollout = Rollout(self.hparams["n_steps"], self.num_envs, self.encode.size)
         self.updates = 0
+
+    def make_net(self):
+        """The two-headed network, behind a conv torso when the observation is an image.
+        (A3C keeps the plain network: its workers build their own copies of it.)"""
+        h = self.hparams
+        torso, size = encoder_for(self.observation_space, self.rng)
+        return ActorCriticNet(size, self.n_actions, h["hidden_size"], h["shared_layers"],
+                              rng=self.rng, torso=torso)
 
     def act_batch(self, obs_batch):
         """One sampled action per environment: a_i ~ pi(.|s_i)."""

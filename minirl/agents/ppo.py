@@ -37,6 +37,12 @@ independent of the state. A Gaussian sample may fall outside the action bounds: 
 ``gym.wrappers.ClipAction``) clips it for the environment step alone, and the agent
 learns from the sample itself, whose log-probability is the Gaussian's (the clipped
 action has no density).
+
+Observations that are images (a 3-D ``Box``) pass through ONE convolutional torso
+(``torso.py``) whose features both the policy and the value network read, as CleanRL's
+``ppo_atari.py`` (``hidden = self.network(x)`` feeds ``self.actor`` and ``self.critic``)
+and stable-baselines3's ``CnnPolicy`` (``share_features_extractor=True``) do: the torso
+learns from the policy loss and the value loss together. Vector observations have no torso.
 """
 import gymnasium as gym
 import numpy as np
@@ -49,6 +55,7 @@ from minirl.agents.common import (categorical_entropy, categorical_log_prob,
                                   gaussian_entropy, gaussian_log_prob, sample_categorical)
 from minirl.agents.hparams import SIZES
 from minirl.agents.rollout import Rollout, gae
+from minirl.agents.torso import encoder_for
 from minirl.core import no_grad
 
 __all__ = ["clipped_surrogate", "value_loss", "approx_kl", "clip_fraction",
@@ -118,7 +125,9 @@ def ppo_loss(policy, critic, batch, h):
 
         L = -L^CLIP + c_v L^V - c_e mean H(pi(.|s))
 
-    ``batch`` is a dict of arrays: obs, actions, log_probs (pi_old's), advantages,
+    ``batch`` is a dict: obs, what both networks read (the encoded observations, or a
+    torso's features of them: a Variable, through which the gradient of every term goes
+    on into the torso), and the arrays actions, log_probs (pi_old's), advantages,
     returns, values (V_old's). Returns (loss Variable, dict of floats to log).
     """
     advantages = batch["advantages"]
@@ -283,10 +292,9 @@ class PPOAgent(Agent):
         h = self.hparams
         self.num_envs = int(h["num_envs"])
         self.continuous = isinstance(action_space, gym.spaces.Box)
-        self.policy, self.critic = self.make_networks()
-        # One optimizer over both networks, as CleanRL (eps 1e-5: detail 3).
-        self.optimizer = optim.Adam(self.policy.parameters() + self.critic.parameters(),
-                                    lr=h["lr"], eps=1e-5)
+        self.torso, self.policy, self.critic = self.make_networks()
+        # One optimizer over every network, as CleanRL (eps 1e-5: detail 3).
+        self.optimizer = optim.Adam(self.parameters(), lr=h["lr"], eps=1e-5)
         if self.continuous:  # (T, N, A) floats: the raw Gaussian samples
             self.action_shape = tuple(action_space.shape)
             stored = ((int(np.prod(self.action_shape)),), np.float32)
@@ -297,15 +305,30 @@ class PPOAgent(Agent):
         self.updates = 0    # rollouts learned from
 
     def make_networks(self):
-        """(policy, critic): a categorical or Gaussian actor and a separate V(s) network."""
+        """(torso, policy, critic): a categorical or Gaussian actor and a separate V(s)
+        network, both reading the encoded observation, or for an image the features of
+        the one conv torso in front of them (None for vectors)."""
         hidden = tuple(int(n) for n in self.hparams["hidden_sizes"])
+        torso, size = encoder_for(self.observation_space, self.rng)
         if self.continuous:
-            policy = GaussianPolicy(self.encode.size, int(np.prod(self.action_space.shape)),
-                                    hidden, self.rng, self.hparams["log_std_init"])
+            policy = GaussianPolicy(size, int(np.prod(self.action_space.shape)), hidden,
+                                    self.rng, self.hparams["log_std_init"])
         else:
-            policy = CategoricalPolicy(self.encode.size, int(self.action_space.n), hidden,
-                                       self.rng)
-        return policy, ValueNet(self.encode.size, hidden, self.rng)
+            policy = CategoricalPolicy(size, int(self.action_space.n), hidden, self.rng)
+        return torso, policy, ValueNet(size, hidden, self.rng)
+
+    def parameters(self):
+        """What the optimizer steps: the torso's (if any), the policy's, the critic's."""
+        torso = [] if self.torso is None else self.torso.parameters()
+        return torso + self.policy.parameters() + self.critic.parameters()
+
+    def features(self, obs):
+        """What the two heads read, without a graph (acting, pi_old, V_old): the encoded
+        observations themselves, or the torso's features of them."""
+        if self.torso is None:
+            return obs
+        with no_grad():
+            return self.torso(obs).data
 
     def check_relations(self, h):
         super().check_relations(h)
@@ -323,7 +346,7 @@ class PPOAgent(Agent):
     def act_batch(self, obs_batch):
         """One sampled action per environment, a_i ~ pi(.|s_i): for a Box space the raw
         Gaussian sample, which the env's ``ClipAction`` wrapper clips (``wrap_env``)."""
-        actions = self.policy.sample(self.encode.batch(obs_batch), self.rng)
+        actions = self.policy.sample(self.features(self.encode.batch(obs_batch)), self.rng)
         if self.continuous:
             return actions.reshape(len(actions), *self.action_shape)
         return actions
@@ -333,7 +356,7 @@ class PPOAgent(Agent):
         if explore:
             action = self.act_batch([obs])[0]
         else:
-            action = self.policy.greedy(self.encode(obs)[None])[0]
+            action = self.policy.greedy(self.features(self.encode(obs)[None]))[0]
         if self.continuous:
             return np.asarray(action, np.float32).reshape(self.action_shape)
         return int(action)
@@ -341,7 +364,7 @@ class PPOAgent(Agent):
     def value(self, obs):
         """The critic's V(s) for one observation."""
         with no_grad():
-            return float(self.critic(self.encode(obs)[None]).data[0])
+            return float(self.critic(self.features(self.encode(obs)[None])).data[0])
 
     # -- learning ---------------------------------------------------------------------
     def update(self, obs, actions, rewards, next_obs, terminated, truncated):
@@ -363,10 +386,11 @@ class PPOAgent(Agent):
         T, N = rewards.shape
         flat_obs = obs.reshape(T * N, -1)
         flat_actions = actions.reshape(T * N, *actions.shape[2:])
+        x, next_x = self.features(flat_obs), self.features(next_obs.reshape(T * N, -1))
         with no_grad():  # pi_old and V_old: constants for every epoch
-            log_probs = self.policy.log_prob_entropy(flat_obs, flat_actions)[0].data
-            values = self.critic(flat_obs).data
-            next_values = self.critic(next_obs.reshape(T * N, -1)).data.reshape(T, N)
+            log_probs = self.policy.log_prob_entropy(x, flat_actions)[0].data
+            values = self.critic(x).data
+            next_values = self.critic(next_x).data.reshape(T, N)
         advantages = gae(rewards, values.reshape(T, N), next_values, terminated, truncated,
                          self.hparams["gamma"], self.hparams["gae_lambda"])
         advantages = advantages.reshape(-1).astype(np.float32)
@@ -381,6 +405,14 @@ class PPOAgent(Agent):
         before = self.steps - self.num_envs * h["n_steps"]
         return h["lr"] * max(0.0, 1.0 - before / h["anneal_steps"])
 
+    def minibatch_loss(self, minibatch):
+        """ppo_loss of one minibatch. An image goes through the torso ONCE, and both
+        networks read the same features: the gradient of the policy terms and of the
+        value term meet in the torso (CleanRL ppo_atari.py's ``hidden``)."""
+        if self.torso is not None:
+            minibatch = {**minibatch, "obs": self.torso(minibatch["obs"])}
+        return ppo_loss(self.policy, self.critic, minibatch, self.hparams)
+
     def learn(self):
         """update_epochs passes of shuffled minibatch Adam steps on ppo_loss."""
         h = self.hparams
@@ -392,8 +424,7 @@ class PPOAgent(Agent):
             order = self.rng.permutation(len(batch["obs"]))
             epoch_kl = []
             for index in np.array_split(order, h["num_minibatches"]):
-                loss, stats = ppo_loss(self.policy, self.critic,
-                                       {k: v[index] for k, v in batch.items()}, h)
+                loss, stats = self.minibatch_loss({k: v[index] for k, v in batch.items()})
                 self.optimizer.zero_grad()
                 loss.backward()
                 stats["grad_norm"] = optim.clip_grad_norm(params, h["max_grad_norm"])
@@ -411,7 +442,8 @@ class PPOAgent(Agent):
 
     # -- state --------------------------------------------------------------------------
     def modules(self):
-        return {"policy": self.policy, "critic": self.critic}
+        torso = {} if self.torso is None else {"torso": self.torso}
+        return {**torso, "policy": self.policy, "critic": self.critic}
 
     def optimizers(self):
         return {"optimizer": self.optimizer}
