@@ -61,6 +61,20 @@ def test_torso_features_are_relu_of_the_convolution_of_the_frame(shape):
                                atol=1e-6)
 
 
+def test_uint8_frames_are_scaled_to_the_unit_interval_before_the_first_convolution():
+    """A uint8 image space's torso reads pixel / 255 (bool and float frames as they are):
+    its features are those of a float torso with the same weights given frame / 255."""
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 256, (2, 6, 5, 3)).astype(np.float32)  # encoded uint8 pixels
+    uint8_torso, _ = encoder_for(box((6, 5, 3), np.uint8), np.random.default_rng(0))
+    float_torso, _ = encoder_for(box((6, 5, 3)), np.random.default_rng(0))
+    bool_torso, _ = encoder_for(box((6, 5, 3), bool), np.random.default_rng(0))
+    assert float_torso.scale is None and bool_torso.scale is None
+    np.testing.assert_allclose(uint8_torso(frames.reshape(2, -1)).data,
+                               float_torso((frames / 255).reshape(2, -1)).data,
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_replay_keeps_bool_frames_and_samples_float32():
     space = box((3, 3, 2), bool)
     assert storage_dtype(space) == np.bool_

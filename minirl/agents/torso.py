@@ -54,12 +54,17 @@ def image_layout(shape):
 
 class ConvTorso(L.Module):
     """Encoded frame (B, H*W*C) or (H*W*C,) -> features (B, F) or (F,): the frame put back
-    into its (N, C, H, W) shape, then [Conv2d -> ReLU] per layer, then flattened."""
+    into its (N, C, H, W) shape, then [Conv2d -> ReLU] per layer, then flattened.
 
-    def __init__(self, shape, convs=MINATAR_CONVS, rng=None):
+    ``scale`` multiplies the pixels first: 1/255 for uint8 frames, so that the first
+    layer sees values in [0, 1] as it does for bool frames (Mnih et al. 2015 scale the
+    screen so; stable-baselines3 and CleanRL divide by 255)."""
+
+    def __init__(self, shape, convs=MINATAR_CONVS, rng=None, scale=None):
         super().__init__()
         self.channels_first, (c, h, w) = image_layout(shape)
         self.image_shape = tuple(int(n) for n in shape)
+        self.scale = scale
         self.convs = []
         for i, (filters, kernel, stride) in enumerate(convs):
             conv = L.Conv2d(c, filters, kernel, stride, rng=rng)
@@ -76,6 +81,8 @@ class ConvTorso(L.Module):
     def forward(self, x):
         one = x.ndim == 1  # one observation: no batch axis in, none out
         x = x.reshape(-1, *self.image_shape)
+        if self.scale is not None:
+            x = x * np.float32(self.scale)
         if not self.channels_first:
             x = x.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
         for conv in self.convs:
@@ -92,7 +99,8 @@ def encoder_for(observation_space, rng=None):
         return None, int(np.prod(observation_space.shape))
     _, (_, h, w) = image_layout(observation_space.shape)
     convs = NATURE_CONVS if min(h, w) >= LARGE_FRAME else MINATAR_CONVS
-    torso = ConvTorso(observation_space.shape, convs, rng=rng)
+    scale = 1 / 255 if observation_space.dtype == np.uint8 else None  # pixels to [0, 1]
+    torso = ConvTorso(observation_space.shape, convs, rng=rng, scale=scale)
     return torso, torso.size
 
 
