@@ -18,6 +18,11 @@ of the 128-unit layer that no input turns on get exactly zero gradient, so RMSpr
 v <- 0.95 v decays into the subnormal floats and, below about 3e-44, stays there (0.05 v
 rounds to zero), and every later step computes sqrt(v) on subnormals. Half the units are
 killed (bias -100) and their moments set as a late run leaves them.
+
+As ``bench_engine.py``, the script first asks glibc's malloc to keep freed memory and
+serve the 0.5 MB temporaries from it (``--default-allocator`` leaves malloc as it is), so
+that the tables compare arithmetic and bookkeeping, not the allocator's page faults, and
+prints the page faults per update.
 """
 import argparse
 import os
@@ -29,6 +34,7 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
+from bench_engine import keep_freed_memory, page_faults_per_call  # noqa: E402
 
 SHAPE, N_ACTIONS, BATCH, FILTERS, HIDDEN = (10, 10, 4), 3, 32, 16, 128
 GAMMA, LR, ALPHA, EPS = 0.99, 2.5e-4, 0.95, 0.01
@@ -223,12 +229,20 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--number", type=int, default=200, help="updates per repeat")
+    ap.add_argument("--default-allocator", action="store_true",
+                    help="leave glibc's malloc as it is (large temporaries page-fault)")
     args = ap.parse_args(argv)
+    if not args.default_allocator and keep_freed_memory():
+        print("allocator: glibc keeps freed memory (M_TOP_PAD, M_MMAP_THRESHOLD 32 MiB)")
+    else:
+        print("allocator: as it is")
     agent = minirl_agent()
     for _ in range(20):
         agent.learn()  # warm up, and give the optimizer moments
     limit = NumpyDQN(agent)
     check_limit(agent, limit)
+    print(f"page faults per update: minirl {page_faults_per_call(agent.learn, 50):.1f}, "
+          f"limit {page_faults_per_call(limit.update, 50):.1f}")
     obs = np.random.default_rng(1).random(SHAPE) < 0.1
     rows = [("update (batch 32)", best_time(agent.learn, args.number),
              best_time(limit.update, args.number)),

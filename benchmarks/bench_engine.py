@@ -363,12 +363,16 @@ def page_faults_per_call(fn, calls=200):
 
 def keep_freed_memory(pad=64 << 20):
     """Ask glibc's malloc to keep up to ``pad`` bytes of freed memory instead of
-    returning it to the kernel (``mallopt(M_TOP_PAD)``). False where there is no glibc."""
+    returning it to the kernel (``mallopt(M_TOP_PAD)``), and to serve arrays below 32
+    MiB from that memory rather than from fresh pages of their own (``M_MMAP_THRESHOLD``,
+    ``M_TRIM_THRESHOLD``; the MinAtar network's 0.5 MB temporaries are above glibc's
+    128 KiB default). False where there is no glibc."""
     name = ctypes.util.find_library("c")
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # from <malloc.h>
     try:
         libc = ctypes.CDLL(name)
-        M_TOP_PAD = -2  # from <malloc.h>
-        return bool(libc.mallopt(M_TOP_PAD, pad))
+        return all(libc.mallopt(option, value) for option, value in (
+            (M_TOP_PAD, pad), (M_TRIM_THRESHOLD, 2 * pad), (M_MMAP_THRESHOLD, 32 << 20)))
     except (OSError, AttributeError, TypeError):
         return False
 

@@ -190,16 +190,20 @@ class RMSprop(Optimizer):
         v <- alpha v + (1 - alpha) g^2,   theta <- theta - lr g / (sqrt(v) + eps)
     """
     state_names = ("v",)
+    counter_names = ("t",)
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
         super().__init__(params, lr)
         self.alpha = check_number("RMSprop", "alpha", alpha, 0, 1, low_inclusive=True)
         self.eps = check_number("RMSprop", "eps", eps, 0, low_inclusive=True)
+        self.t = 0  # steps taken: only to flush on the same steps after a resume
         self.v = self.zeros()
 
     def step(self):
+        self.t += 1
         super().step()
-        flush_to_zero(self.v)
+        if self.t % 100 == 0:  # as Adam: often enough, at 1% of the cost of every step
+            flush_to_zero(self.v)
 
     def update(self, theta, g, v):
         v += (1 - self.alpha) * (g * g - v)  # v <- alpha v + (1 - alpha) g^2
@@ -216,9 +220,11 @@ def flush_to_zero(*statistics):
     floats, where rounding keeps them forever: late in a DQN run a third of Adam's first
     moments are there, and arithmetic on subnormals is about ten times slower on common
     CPUs (docs/engine.md, "Speed"). At that size a moment moves its parameter by less
-    than 1e-30, nothing a float32 parameter can hold, so zero changes no step. Adam
-    flushes every 100th step (its t is checkpointed, so a resumed run flushes on the same
-    steps), RMSprop every step.
+    than 1e-30, nothing a float32 parameter can hold, so zero changes no step. Adam and
+    RMSprop flush on every 100th step (their t is checkpointed, so a resumed run flushes
+    on the same steps): a dead unit's statistics spend at most 99 steps subnormal, and
+    once zero they stay zero. (Below about 3e-44 RMSprop's v + (1 - alpha)(0 - v) rounds
+    back to v, so without the flush they would stay subnormal for good.)
     """
     for s in statistics:
         s[np.abs(s) < np.finfo(s.dtype).tiny] = 0

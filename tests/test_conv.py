@@ -90,7 +90,8 @@ def test_col2im_is_the_adjoint_of_im2col(case):
 
 
 def test_im2col_rows_are_the_patches():
-    """Row (n, i, j) holds the padded patch under output pixel (i, j), channel-major."""
+    """Row (n, i, j) holds the padded patch under output pixel (i, j), pixel by pixel
+    with each pixel's channels together (channels last)."""
     x = np.arange(2 * 2 * 4 * 5, dtype=float).reshape(2, 2, 4, 5)
     col = F.im2col(x, (3, 2), (1, 2), (1, 0))
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))
@@ -99,7 +100,7 @@ def test_im2col_rows_are_the_patches():
     for n in range(2):
         for i in range(oh):
             for j in range(ow):
-                patch = xp[n, :, i:i + 3, 2 * j:2 * j + 2].ravel()
+                patch = xp[n, :, i:i + 3, 2 * j:2 * j + 2].transpose(1, 2, 0).ravel()
                 np.testing.assert_array_equal(col[(n * oh + i) * ow + j], patch)
 
 

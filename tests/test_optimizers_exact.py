@@ -68,12 +68,19 @@ def test_adam_flushes_subnormal_moments_on_every_100th_step_and_no_step_changes(
     np.testing.assert_allclose(opt.m[2:], subnormal_moments()[2:] * 0.81, rtol=1e-6)
 
 
-def test_rmsprop_flushes_subnormal_statistics_every_step():
+def test_rmsprop_flushes_subnormal_statistics_on_every_100th_step():
     p = Parameter(np.ones(4, np.float32))
     opt = optim.RMSprop([p], lr=1e-2)
+    opt.t = 98
     opt.v[...] = np.abs(subnormal_moments())
-    p.grad = np.zeros(4, np.float32)
-    opt.step()
+    tiny = np.finfo(np.float32).tiny
+    for t in (99, 100):
+        p.grad = np.zeros(4, np.float32)
+        opt.step()
+        assert opt.t == t
+        assert [0 < x < tiny for x in opt.v[:2]] == [t == 99] * 2, t  # zero after 100
     assert not opt.v[:2].any()
-    np.testing.assert_allclose(opt.v[2:], np.abs(subnormal_moments()[2:]) * 0.99, rtol=1e-6)
+    np.testing.assert_allclose(opt.v[2:], np.abs(subnormal_moments()[2:]) * 0.99 ** 2,
+                               rtol=1e-6)
     np.testing.assert_array_equal(p.data, 1)  # a zero gradient moves nothing
+    assert opt.state_dict()["t"] == 100  # checkpointed: a resumed run flushes in step
