@@ -47,6 +47,7 @@ class Optimizer:
     """
     state_names = ()
     counter_names = ()
+    counters_added_later = ()  # counters older checkpoints lack: loaded as 0 if missing
 
     def __init__(self, params, lr):
         name = type(self).__name__
@@ -96,11 +97,11 @@ class Optimizer:
         shape (all checked before anything is loaded)."""
         where = f"{type(self).__name__}.load_state_dict"
         for key in self.state_dict():
-            if key not in state:
+            if key not in state and key not in self.counters_added_later:
                 raise KeyError(f"{where}: missing '{key}'")
         counters = {}
         for name in self.counter_names:
-            value = checked_array(where, name, state[name], ())
+            value = checked_array(where, name, state.get(name, np.array(0)), ())
             if value.dtype.kind not in "iuf" or value < 0 or value != np.floor(value):
                 raise ValueError(f"{where}: '{name}' must be a count >= 0, got {value}")
             counters[name] = int(value)
@@ -191,6 +192,7 @@ class RMSprop(Optimizer):
     """
     state_names = ("v",)
     counter_names = ("t",)
+    counters_added_later = ("t",)  # a checkpoint from before RMSprop counted its steps
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
         super().__init__(params, lr)

@@ -2,6 +2,7 @@
 moving eps inside or outside the bias correction changes the step (Kingma & Ba 2015,
 Algorithm 1: theta <- theta - lr m_hat / (sqrt(v_hat) + eps))."""
 import numpy as np
+import pytest
 
 import minirl.optimizers as optim
 from minirl.layers import Parameter
@@ -84,3 +85,18 @@ def test_rmsprop_flushes_subnormal_statistics_on_every_100th_step():
                                rtol=1e-6)
     np.testing.assert_array_equal(p.data, 1)  # a zero gradient moves nothing
     assert opt.state_dict()["t"] == 100  # checkpointed: a resumed run flushes in step
+
+
+def test_an_rmsprop_checkpoint_from_before_its_step_count_loads_with_t_zero():
+    """RMSprop's t came later than its v: an older state without it loads (t = 0, the
+    next flush 100 steps on); Adam, which always had t, still refuses a state without."""
+    p = Parameter(np.ones(3, np.float32))
+    old = {"v.0": np.full(3, 0.5, np.float32)}
+    opt = optim.RMSprop([p])
+    opt.t = 7
+    opt.load_state_dict(old)
+    assert opt.t == 0
+    np.testing.assert_array_equal(opt.v, 0.5)
+    adam = optim.Adam([p])
+    with pytest.raises(KeyError, match="missing 't'"):
+        adam.load_state_dict({"m.0": np.zeros(3, np.float32), "v.0": np.zeros(3, np.float32)})
