@@ -25,9 +25,13 @@ of median training seconds to solve. Its torch uses ``--threads`` threads (defau
 as every sweep worker's BLAS: these networks are too small for threads to help).
 
 The results pages' data (``--name cartpole`` writes ``benchmarks/results/ALGO-cartpole.*``
-for each algorithm, with ``common.export_sweep``), 5 seeds on one worker:
+for each algorithm, with ``common.export_sweep``), seeds 200-204 on one worker, one
+command per algorithm so that each dataset records its own:
 
-    python benchmarks/bench_cartpole.py --envs CartPole-v1 --no-sb3 --name cartpole
+    for algo in dqn double-dqn per-dqn dueling-dqn noisy-dqn c51 rainbow; do
+        python benchmarks/bench_cartpole.py --algos $algo --envs CartPole-v1 --no-sb3 \\
+            --name cartpole
+    done
 
 Other uses:
 
@@ -66,7 +70,8 @@ import numpy as np  # noqa: E402
 import minirl  # noqa: E402
 from common import command_line, export_sweep  # noqa: E402
 from minirl.cli import parse_set  # noqa: E402
-from minirl.sweep import read_sweep, steps_to  # noqa: E402
+from minirl.sweep import (configuration_name, configurations, parse_grid,  # noqa: E402
+                          parse_seeds, read_sweep, steps_to)
 
 ALGOS = ["dqn", "double-dqn", "per-dqn", "dueling-dqn", "noisy-dqn", "c51", "rainbow"]
 THRESHOLD = {"CartPole-v1": 475.0, "Acrobot-v1": -100.0}
@@ -90,11 +95,14 @@ def run_minirl(algo, env_id, steps, args):
                  eval_episodes=args.eval_episodes, threshold=THRESHOLD[env_id],
                  quiet=True, **parse_set(args.set))
     wall_clock = time.monotonic() - start
-    groups, _ = read_sweep(out)
+    groups, _ = read_sweep(out)  # every run under out: report the ones asked for
+    wanted = {configuration_name(h) for h in configurations(parse_grid(args.grid))}
+    seeds = set(parse_seeds(args.seeds))
     rows = [summarize(algo if config == "default" else f"{algo} {config}", env_id,
                       run["seed"], run["evaluations"],
                       train_seconds(os.path.join(out, config, f"seed-{run['seed']}")))
-            for config, runs in groups.items() for run in runs]
+            for config, runs in groups.items() if config in wanted
+            for run in runs if run["seed"] in seeds]
     return out, wall_clock, rows
 
 
@@ -286,7 +294,6 @@ def main(argv=None):
                              wall_clock if args.wall_clock is None else args.wall_clock,
                              args.workers, THRESHOLD[env_id])
         if use_sb3 and env_id in SB3_ENVS:
-            from minirl.sweep import parse_seeds
             runs = [run_sb3(env_id, seed, steps, args) for seed in parse_seeds(args.seeds)]
             rows += runs
             print_runs(runs)

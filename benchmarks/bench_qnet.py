@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 import minirl  # noqa: E402
 from common import RESULTS, command_line, export_sweep  # noqa: E402
 from minirl.cli import parse_set  # noqa: E402
-from minirl.sweep import read_sweep  # noqa: E402
+from minirl.sweep import parse_seeds, read_sweep  # noqa: E402
 from minirl.envs.gridworld import GridWorld  # noqa: E402
 from minirl.tabular.dp import value_iter  # noqa: E402
 
@@ -96,7 +96,8 @@ def main(argv=None):
                  **hparams)
     wall_clock = time.monotonic() - start
     groups, _ = read_sweep(args.out)
-    runs = groups["default"]
+    seeds = set(parse_seeds(args.seeds))  # every run under --out: report the ones asked for
+    runs = [run for run in groups["default"] if run["seed"] in seeds]
     held, rows = 0, []
     for run in runs:
         agent = minirl.load_agent(os.path.join(args.out, "default", f"seed-{run['seed']}"))

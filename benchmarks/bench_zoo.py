@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import minirl  # noqa: E402
 from minirl.cli import parse_set  # noqa: E402
-from minirl.sweep import read_sweep  # noqa: E402
+from minirl.sweep import parse_seeds, read_sweep  # noqa: E402
 from test_zoo import EVAL_EPISODES, LONGER, TASKS, unsupported  # noqa: E402
 
 
@@ -35,7 +35,8 @@ def run(algo, task, args, hparams):
     minirl.sweep(algo, task, steps, args.seeds, out=out, workers=args.workers,
                  eval_every=steps, eval_episodes=EVAL_EPISODES, quiet=True, **hparams)
     groups, _ = read_sweep(out)
-    return steps, bar, [(r["seed"], r["final"]) for r in groups["default"]]
+    seeds = set(parse_seeds(args.seeds))  # every run under out: report the ones asked for
+    return steps, bar, [(r["seed"], r["final"]) for r in groups["default"] if r["seed"] in seeds]
 
 
 def main(argv=None):
