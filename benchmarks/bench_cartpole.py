@@ -1,37 +1,46 @@
 """Do the DQN variants end with a policy that solves CartPole-v1 (and Acrobot-v1)?
 
-For each algorithm, environment and seed, train with ``minirl.train`` for the whole
-budget (CartPole-v1: 50k steps, Acrobot-v1: 100k) with the agent's defaults, evaluating
-the greedy policy every ``--eval-every`` steps over ``--eval-episodes`` episodes. Report
-per seed (see ``benchmarks/common.py``):
+For each algorithm and environment, one ``minirl.sweep`` over the seeds (and ``--grid``):
+each run trains with ``minirl.train`` for the whole budget (CartPole-v1: 50k steps,
+Acrobot-v1: 100k) with the agent's defaults, evaluating the greedy policy every
+``--eval-every`` steps over ``--eval-episodes`` episodes; each run is an ordinary run
+directory under ``--out``/ALGO-ENV, so running the command again trains nothing new.
+Reported per run, from its evaluations and checkpoint:
 
-* the FINAL greedy return (20 fresh episodes) of the agent training ends with,
+* the FINAL greedy return: the last evaluation, the agent training ends with,
 * the best periodic evaluation and its step,
 * the step of the first evaluation that reached the bar (CartPole-v1: 475,
-  Acrobot-v1: -100), and the training seconds to it.
+  Acrobot-v1: -100), and the training seconds to it (prorated by steps).
 
-The bar: the final return >= 475 on at least 4 of 5 seeds (8 of 10). Seeds: the ten
-evaluation seeds 200-209 of ``common.EVAL_SEEDS`` (never tuned on; a run takes under a
-minute); the defaults were chosen on 100-104 (and 105-109).
-``--stop-at-solve`` ends each run at its first solve, for the speed comparison only.
+The bar: the final return >= 475 on at least 4 of 5 seeds. Seeds: the evaluation seeds
+200-204 of ``common.EVAL_SEEDS`` (never tuned on); the defaults were chosen on 100-104.
+Seconds are training only: the evaluations' time (the checkpoint's ``loop.eval_seconds``)
+is taken out, for minirl and for the peer alike.
 
-Wall-clock counts training only: the time spent in evaluations is measured and taken
-out, for minirl and for the peer alike, since the two evaluate at different speeds.
-
-If stable-baselines3 is importable, its DQN runs in the same process with the rl-zoo
+If stable-baselines3 is importable, its DQN runs in this process with the rl-zoo
 CartPole-v1 settings (lr 2.3e-3, batch 64, buffer 100k, learning_starts 1000, gamma
 0.99, target_update_interval 10, train_freq 256, gradient_steps 128, exploration 0.16
 of the run down to 0.04, net [256, 256]) on CartPole, and the script prints the ratio
-of median wall-clock to solve. Both use ``--threads`` BLAS / torch threads (default 1:
-these networks are too small for threads to help, and on a busy machine they hurt).
+of median training seconds to solve. Its torch uses ``--threads`` threads (default 1,
+as every sweep worker's BLAS: these networks are too small for threads to help).
 
-    python benchmarks/bench_cartpole.py --envs CartPole-v1 --no-sb3   # the table in docs/ch08.md
-    python benchmarks/bench_cartpole.py --algos dqn rainbow --seeds 200 201
-    python benchmarks/bench_cartpole.py --stop-at-solve --out runs/bench
-    python benchmarks/bench_cartpole.py --algos dqn --set n_step=1    # 1-step targets
+The results pages' data (``--name cartpole`` writes ``benchmarks/results/ALGO-cartpole.*``
+for each algorithm, with ``common.export_sweep``), seeds 200-204 on one worker, one
+command per algorithm so that each dataset records its own:
+
+    for algo in dqn double-dqn per-dqn dueling-dqn noisy-dqn c51 rainbow; do
+        python benchmarks/bench_cartpole.py --algos $algo --envs CartPole-v1 --no-sb3 \\
+            --name cartpole
+    done
+
+Other uses:
+
+    python benchmarks/bench_cartpole.py --algos dqn rainbow --seeds 200-201
+    python benchmarks/bench_cartpole.py --algos dqn --set n_step=1          # 1-step targets
+    python benchmarks/bench_cartpole.py --algos dqn --grid lr=1e-3,3e-4 --workers 2
 
 Writes ``bench_cartpole.csv`` (one row per run) and ``bench_cartpole.png`` (steps and
-seconds to solve, per algorithm and environment) in ``--out``.
+seconds to solve, and the final return, per algorithm and environment) in ``--out``.
 """
 import argparse
 import os
@@ -53,15 +62,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, _THREADS)
 
 import csv  # noqa: E402
-import importlib  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
-from common import EVAL_SEEDS, summarize as summarize_final  # noqa: E402
+from common import command_line, export_sweep  # noqa: E402
 from minirl.cli import parse_set  # noqa: E402
+from minirl.sweep import (configuration_name, configurations, parse_grid,  # noqa: E402
+                          parse_seeds, read_sweep, steps_to)
 
 ALGOS = ["dqn", "double-dqn", "per-dqn", "dueling-dqn", "noisy-dqn", "c51", "rainbow"]
 THRESHOLD = {"CartPole-v1": 475.0, "Acrobot-v1": -100.0}
@@ -69,63 +79,49 @@ STEPS = {"CartPole-v1": 50_000, "Acrobot-v1": 100_000}
 SB3_ENVS = ("CartPole-v1",)  # the rl-zoo settings below are CartPole's
 
 
-class EvalClock:
-    """Wraps the training loop's ``evaluate`` to add up the seconds it takes."""
-
-    def __init__(self):
-        minirl.train  # resolve the function before its module is imported by name
-        self.module = importlib.import_module("minirl.train")
-        self.seconds = 0.0
-
-    def __enter__(self):
-        self.original = self.module.evaluate
-
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return self.original(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - start
-        self.module.evaluate = timed
-        return self
-
-    def __exit__(self, *exc):
-        self.module.evaluate = self.original
+def train_seconds(run_dir):
+    """A run's training seconds: its checkpoint's wall-clock less its evaluations'."""
+    with np.load(os.path.join(run_dir, "checkpoint.npz"), allow_pickle=False) as data:
+        return float(data["loop.elapsed"]) - float(data["loop.eval_seconds"])
 
 
-def run_minirl(algo, env_id, seed, steps, args):
-    with EvalClock() as clock:
-        start = time.perf_counter()
-        result = minirl.train(algo, env_id, steps, seed=seed, eval_every=args.eval_every,
-                              eval_episodes=args.eval_episodes, plot=False,
-                              stop_return=THRESHOLD[env_id] if args.stop_at_solve else None,
-                              **parse_set(args.set))
-        total = time.perf_counter() - start
-    row = summarize(algo, env_id, seed, result.evaluations, total - clock.seconds,
-                    clock.seconds, env_id)
-    final = summarize_final(result, env_id, seed, THRESHOLD[env_id])
-    row.update(final=final["final"], best=final["best"], best_step=final["best_step"])
-    return row
+def run_minirl(algo, env_id, steps, args):
+    """One ``minirl.sweep`` of ``algo`` on ``env_id``: (its directory, its wall-clock,
+    one row per run)."""
+    out = os.path.join(args.out, f"{algo}-{env_id}")
+    start = time.monotonic()
+    minirl.sweep(algo, env_id, steps, args.seeds, grid=args.grid, out=out,
+                 workers=args.workers, eval_every=args.eval_every,
+                 eval_episodes=args.eval_episodes, threshold=THRESHOLD[env_id],
+                 quiet=True, **parse_set(args.set))
+    wall_clock = time.monotonic() - start
+    groups, _ = read_sweep(out)  # every run under out: report the ones asked for
+    wanted = {configuration_name(h) for h in configurations(parse_grid(args.grid))}
+    seeds = set(parse_seeds(args.seeds))
+    rows = [summarize(algo if config == "default" else f"{algo} {config}", env_id,
+                      run["seed"], run["evaluations"],
+                      train_seconds(os.path.join(out, config, f"seed-{run['seed']}")))
+            for config, runs in groups.items() if config in wanted
+            for run in runs if run["seed"] in seeds]
+    return out, wall_clock, rows
 
 
-def summarize(algo, env_id, seed, evaluations, train_seconds, eval_seconds, _env):
-    """Steps and training seconds to the first solving evaluation (None if never)."""
-    solved = next((step for step, mean, _ in evaluations if mean >= THRESHOLD[env_id]), None)
-    last_step = evaluations[-1][0] if evaluations else 0
-    # Training time to the solve: with --stop-at-solve the run ends there; otherwise the
-    # time is prorated by steps (the loop's speed is steady).
-    seconds = None
-    if solved is not None:
-        seconds = train_seconds * solved / max(last_step, 1)
-    return {"algo": algo, "env": env_id, "seed": seed, "solved_step": solved,
-            "solved_seconds": seconds, "final_step": last_step,
-            "last_evaluation": evaluations[-1][1] if evaluations else float("nan"),
-            "train_seconds": train_seconds, "eval_seconds": eval_seconds,
-            "curve": [(s, m) for s, m, _ in evaluations]}
+def summarize(algo, env_id, seed, evaluations, seconds):
+    """A run's final (last) and best greedy evaluations, and its first solve: the step
+    and the training seconds to it (prorated by steps: the loop's speed is steady)."""
+    solved = steps_to(evaluations, THRESHOLD[env_id])
+    last_step, final = evaluations[-1]
+    best_step, best = max(evaluations, key=lambda e: e[1])
+    return {"algo": algo, "env": env_id, "seed": seed, "final": final, "best": best,
+            "best_step": best_step, "solved_step": solved,
+            "solved_seconds": None if solved is None else seconds * solved / last_step,
+            "final_step": last_step, "train_seconds": seconds,
+            "curve": list(evaluations)}
 
 
 def run_sb3(env_id, seed, steps, args):
-    """stable-baselines3 DQN with the rl-zoo CartPole-v1 hyperparameters."""
+    """stable-baselines3 DQN with the rl-zoo CartPole-v1 hyperparameters, evaluated as
+    a minirl run is (``minirl.evaluate``, every ``--eval-every`` steps)."""
     import gymnasium as gym
     import torch
     from stable_baselines3 import DQN
@@ -149,11 +145,11 @@ def run_sb3(env_id, seed, steps, args):
             if self.num_timesteps % args.eval_every:
                 return True
             start = time.perf_counter()
-            mean, std = minirl.evaluate(Greedy(self.model), env_id, args.eval_episodes,
-                                        seed=seed + 1_000_000)
+            mean, _ = minirl.evaluate(Greedy(self.model), env_id, args.eval_episodes,
+                                      seed=seed + 1_000_000)
             self.eval_seconds += time.perf_counter() - start
-            self.evaluations.append((self.num_timesteps, mean, std))
-            return not args.stop_at_solve or mean < THRESHOLD[env_id]
+            self.evaluations.append((self.num_timesteps, mean))
+            return True
 
     model = DQN("MlpPolicy", gym.make(env_id), learning_rate=2.3e-3, batch_size=64,
                 buffer_size=100_000, learning_starts=1000, gamma=0.99,
@@ -164,21 +160,17 @@ def run_sb3(env_id, seed, steps, args):
     start = time.perf_counter()
     model.learn(total_timesteps=steps, callback=callback)
     total = time.perf_counter() - start
-    row = summarize("sb3-dqn", env_id, seed, callback.evaluations,
-                    total - callback.eval_seconds, callback.eval_seconds, env_id)
-
-    class Result:  # what summarize_final reads from a minirl TrainResult
-        agent, evaluations = Greedy(model), callback.evaluations
-    final = summarize_final(Result, env_id, seed, THRESHOLD[env_id])
-    row.update(final=final["final"], best=final["best"], best_step=final["best_step"])
-    return row
+    return summarize("sb3-dqn", env_id, seed, callback.evaluations,
+                     total - callback.eval_seconds)
 
 
-def sb3_available():
+def importable_sb3():
+    """Whether stable-baselines3 and torch import (the peer is skipped when absent)."""
     try:
         import stable_baselines3  # noqa: F401
         import torch  # noqa: F401
     except ImportError:
+        print("stable-baselines3 / torch not importable: minirl only")
         return False
     return True
 
@@ -230,7 +222,7 @@ def plot(rows, path):
         algos = list(dict.fromkeys(r["algo"] for r in rows if r["env"] == env_id))
         for row, (key, label) in enumerate((("solved_step", "env steps to first solve"),
                                             ("solved_seconds", "training seconds to solve"),
-                                            ("final", "final greedy return (20 episodes)"))):
+                                            ("final", "final greedy return (last evaluation)"))):
             ax = axes[row, col]
             for i, algo in enumerate(algos):
                 group = [r for r in rows if r["env"] == env_id and r["algo"] == algo]
@@ -264,46 +256,50 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algos", nargs="+", default=ALGOS, choices=ALGOS)
     parser.add_argument("--envs", nargs="+", default=list(THRESHOLD), choices=list(THRESHOLD))
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(EVAL_SEEDS),
-                        help="seeds (default: the ten evaluation seeds 200-209, never tuned "
-                             "on; a CartPole run takes under a minute)")
+    parser.add_argument("--seeds", default="200-204",
+                        help="the sweep's seeds, e.g. 200-204 or 200,203 (default: the "
+                             "evaluation seeds 200-204, never tuned on)")
     parser.add_argument("--steps", type=int, default=None,
                         help="steps per run (default: CartPole 50k, Acrobot 100k)")
     parser.add_argument("--eval-every", type=int, default=5000)
-    parser.add_argument("--eval-episodes", type=int, default=20)
-    parser.add_argument("--stop-at-solve", action="store_true",
-                        help="end each run at its first solve (speed comparison only: the "
-                             "final return is then the solving agent's)")
+    parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--no-sb3", action="store_true", help="skip stable-baselines3")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="hyperparameter overrides for every minirl agent (n_step=1)")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
-    parser.add_argument("--out", default=".")
+    parser.add_argument("--grid", action="append", metavar="KEY=V1,V2",
+                        help="a sweep grid for every minirl agent (lr=1e-3,3e-4)")
+    parser.add_argument("--workers", type=int, default=1, help="sweep worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (sb3)")
+    parser.add_argument("--out", default=os.path.join("runs", "bench-cartpole"))
+    parser.add_argument("--name", help="write benchmarks/results/ALGO-NAME.{csv,json} "
+                                       "for each algorithm (one env at a time)")
+    parser.add_argument("--wall-clock", type=float,
+                        help="with --name: seconds measured elsewhere (0: none)")
     args = parser.parse_args(argv)
+    if args.name and len(args.envs) != 1:
+        parser.error("--name writes one dataset per algorithm: give one env (--envs)")
 
-    use_sb3 = not args.no_sb3 and sb3_available()
-    if not args.no_sb3 and not use_sb3:
-        print("stable-baselines3 not importable: minirl only")
+    use_sb3 = not args.no_sb3 and importable_sb3()
     rows = []
     for env_id in args.envs:
         steps = args.steps or STEPS[env_id]
-        runners = [(algo, run_minirl) for algo in args.algos]
+        for algo in args.algos:
+            out, wall_clock, runs = run_minirl(algo, env_id, steps, args)
+            rows += runs
+            print_runs(runs)
+            if args.name:
+                command = command_line("bench_cartpole.py",
+                                       argv if argv is not None else sys.argv[1:])
+                export_sweep(out, f"{algo}-{args.name}", command,
+                             wall_clock if args.wall_clock is None else args.wall_clock,
+                             args.workers, THRESHOLD[env_id])
         if use_sb3 and env_id in SB3_ENVS:
-            runners.append(("sb3-dqn", None))
-        for algo, runner in runners:
-            for seed in args.seeds:
-                if runner is None:
-                    row = run_sb3(env_id, seed, steps, args)
-                else:
-                    row = runner(algo, env_id, seed, steps, args)
-                rows.append(row)
-                print(f"{env_id} {algo} seed {seed}: final {row['final']:.1f}; best "
-                      f"{row['best']:.1f} at {row['best_step']}; first solved at "
-                      f"{_fmt(row['solved_step'], 'd')} steps, "
-                      f"{_fmt(row['solved_seconds'], '.1f')} s", flush=True)
+            runs = [run_sb3(env_id, seed, steps, args) for seed in parse_seeds(args.seeds)]
+            rows += runs
+            print_runs(runs)
 
     print(f"\nthreshold: greedy mean over {args.eval_episodes} episodes, evaluated every "
-          f"{args.eval_every} steps; seconds exclude evaluation; {_THREADS} thread(s)")
+          f"{args.eval_every} steps; seconds exclude evaluation")
     print(table(rows))
     for env_id in args.envs:
         ours = _median([r["solved_seconds"] for r in rows
@@ -314,12 +310,10 @@ def main(argv=None):
             print(f"{env_id}: median seconds to solve, minirl dqn / sb3 dqn = "
                   f"{ours:.1f} / {theirs:.1f} = {ours / theirs:.2f}")
 
-    os.makedirs(args.out, exist_ok=True)
     csv_path = os.path.join(args.out, "bench_cartpole.csv")
     with open(csv_path, "w", newline="") as f:
         fields = ["env", "algo", "seed", "final", "best", "best_step", "solved_step",
-                  "solved_seconds", "final_step", "last_evaluation", "train_seconds",
-                  "eval_seconds"]
+                  "solved_seconds", "final_step", "train_seconds"]
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -327,6 +321,14 @@ def main(argv=None):
     plot(rows, png_path)
     print(f"wrote {csv_path} and {png_path}")
     return rows
+
+
+def print_runs(rows):
+    for row in rows:
+        print(f"{row['env']} {row['algo']} seed {row['seed']}: final {row['final']:.1f}; "
+              f"best {row['best']:.1f} at {row['best_step']}; first solved at "
+              f"{_fmt(row['solved_step'], 'd')} steps, "
+              f"{_fmt(row['solved_seconds'], '.1f')} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,13 @@
 the small tasks of ``minirl.envs.testing``, reporting every run.
 
 The tasks, budgets and bars are those of ``tests/test_zoo.py`` (imported from it),
-which runs one seed in the suite; no algorithm gets a preset for the task. Seeds: the evaluation seeds 200-204 (``common.EVAL_SEEDS``),
-never tuned on. Each line is one run's FINAL greedy return (20 episodes); the summary
-counts the runs that reached the bar.
+which runs one seed in the suite; no algorithm gets a preset for the task. Each
+(algorithm, task) is one ``minirl.sweep`` over the seeds, its runs ordinary run
+directories under ``--out``/ALGO-TASK (running the command again trains nothing new),
+each evaluated once, at its end, over ``test_zoo.EVAL_EPISODES`` greedy episodes: that
+FINAL greedy return is what each line reports, and the summary counts the runs that
+reached the bar. Seeds: the evaluation seeds 200-204 (``common.EVAL_SEEDS``), never
+tuned on.
 
     python benchmarks/bench_zoo.py                                 # everything
     python benchmarks/bench_zoo.py --algos dqn c51 --tasks minirl/SparseChain-v0
@@ -13,24 +17,37 @@ counts the runs that reached the bar.
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import minirl  # noqa: E402
 from minirl.cli import parse_set  # noqa: E402
-from common import EVAL_SEEDS  # noqa: E402
-from test_zoo import TASKS, train_and_evaluate, unsupported  # noqa: E402
+from minirl.sweep import parse_seeds, read_sweep  # noqa: E402
+from test_zoo import EVAL_EPISODES, LONGER, TASKS, unsupported  # noqa: E402
+
+
+def run(algo, task, args, hparams):
+    """One sweep of ``algo`` on ``task``: (steps, bar, [(seed, final greedy return)])."""
+    steps, bar, _ = TASKS[task]
+    steps = LONGER.get((algo, task), steps)
+    out = os.path.join(args.out, f"{algo}-{task.split('/')[-1]}")
+    minirl.sweep(algo, task, steps, args.seeds, out=out, workers=args.workers,
+                 eval_every=steps, eval_episodes=EVAL_EPISODES, quiet=True, **hparams)
+    groups, _ = read_sweep(out)
+    seeds = set(parse_seeds(args.seeds))  # every run under out: report the ones asked for
+    return steps, bar, [(r["seed"], r["final"]) for r in groups["default"] if r["seed"] in seeds]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algos", nargs="+", default=minirl.algorithms())
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(EVAL_SEEDS[:5]))
+    parser.add_argument("--seeds", default="200-204", help="e.g. 200-204 or 200,203")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override hyperparameters of every algorithm run")
+    parser.add_argument("--workers", type=int, default=1, help="sweep worker processes")
+    parser.add_argument("--out", default=os.path.join("runs", "bench-zoo"))
     args = parser.parse_args(argv)
     hparams = parse_set(args.set)
 
@@ -41,21 +58,19 @@ def main(argv=None):
             if reason:
                 print(f"{task} {algo}: skipped ({reason})")
                 continue
-            finals = []
-            for seed in args.seeds:
-                started = time.perf_counter()
-                final, bar, steps = train_and_evaluate(algo, task, seed, **hparams)
-                finals.append(final)
+            steps, bar, finals = run(algo, task, args, hparams)
+            for seed, final in finals:
                 print(f"{task} {algo} seed {seed}: final {final:.3f} "
-                      f"({'>=' if final >= bar else '<'} {bar}) after {steps} steps, "
-                      f"{time.perf_counter() - started:.1f} s", flush=True)
-            summary.append((task, algo, sum(f >= bar for f in finals), finals))
+                      f"({'>=' if final >= bar else '<'} {bar}) after {steps} steps",
+                      flush=True)
+            summary.append((task, algo, bar, finals))
     if hparams:
         print(f"\nwith {hparams}", end="")
     print(f"\n{'task':<28} {'algo':<20} {'at the bar':>10}  finals per seed {args.seeds}")
-    for task, algo, held, finals in summary:
+    for task, algo, bar, finals in summary:
+        held = sum(final >= bar for _, final in finals)
         print(f"{task:<28} {algo:<20} {held:>6}/{len(finals):<3}  "
-              + " ".join(f"{f:.2f}" for f in finals))
+              + " ".join(f"{final:.2f}" for _, final in finals))
 
 
 if __name__ == "__main__":
