@@ -538,9 +538,14 @@ def plot_summary(groups, path, reps=500):
     matplotlib.rcParams.setdefault("figure.dpi", 100)
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     curves, profile = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    finals = np.concatenate([[r["final"] for r in runs] for runs in groups.values()])
-    spread = max(finals.max() - finals.min(), 1.0)  # from just below the lowest return
-    taus = np.linspace(finals.min() - 0.05 * spread, finals.max(), 200)
+    # One return axis for both panels: the curves' y and the profile's x span every
+    # return observed (evaluations and finals), so a step at 500 reads as 500 in both.
+    returns = np.array([m for runs in groups.values() for r in runs
+                        for _, m in r["evaluations"]] +
+                       [r["final"] for runs in groups.values() for r in runs])
+    pad = 0.05 * max(returns.max() - returns.min(), 1.0)
+    low, high = returns.min() - pad, returns.max() + pad
+    taus = np.linspace(low, high, 400)
     for i, (config, runs) in enumerate(groups.items()):
         color = f"C{i % 10}"
         steps = sorted({s for r in runs for s, _ in r["evaluations"]})
@@ -556,10 +561,12 @@ def plot_summary(groups, path, reps=500):
     env, algo = runs[0]["env"], runs[0]["algo"]
     curves.set(xlabel="environment steps", ylabel="greedy return (IQM over seeds)",
                title=f"{algo} on {env}: IQM, 95% bootstrap band")
+    curves.set_ylim(low, high)
     profile.set(xlabel="final greedy return tau", ylabel="fraction of runs > tau",
-                ylim=(-0.02, 1.02), title="performance profile (final agents)")
+                xlim=(low, high), ylim=(-0.02, 1.02), title="performance profile (final agents)")
     for axes in (curves, profile):
         axes.grid(alpha=0.3)
+        axes.ticklabel_format(useOffset=False)  # 500, not 0.05 + 4.999e2
     fig.legend(*curves.get_legend_handles_labels(), loc="outside lower center",
                ncols=min(len(groups), 3), frameon=False)
     fig.savefig(path)

@@ -335,6 +335,9 @@ def test_results_pages_match_their_data():
         with open(os.path.join(pages, f"{name}.md")) as f:
             text = f.read()
         expected = [generate.summary_table(rows)]
+        qstar = os.path.join(generate.HERE, f"{name}-qstar.csv")
+        if os.path.exists(qstar):
+            expected.append(generate.qstar_table(generate.read_rows(qstar)))
         timing = os.path.join(generate.HERE, "sweep-workers.json")
         if os.path.exists(timing):
             with open(timing) as f:

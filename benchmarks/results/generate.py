@@ -77,6 +77,16 @@ def summary_table(rows):
     return table(header, lines)
 
 
+def qstar_table(rows):
+    """Chapter 7's own measure, per seed: the states whose greedy action is optimal
+    (among those with one optimal action) and the error of Q against Q* from value
+    iteration."""
+    lines = [[r["seed"], f"{r['greedy_optimal']} of {r['unique_action_states']}",
+              r["max_abs_error"], r["mean_abs_error"]] for r in rows]
+    return table(["seed", "greedy action optimal (states with one optimal action)",
+                  "max over states of max_a abs(Q - Q*)", "mean over states"], lines)
+
+
 def groups_from_data(name):
     """The sweep as ``minirl.sweep.read_sweep`` gives it, rebuilt from the data files."""
     rows = {r["configuration"]: r for r in read_rows(os.path.join(HERE, f"{name}.csv"))}
@@ -125,20 +135,29 @@ def sweep_page(name):
     plot_summary(groups_from_data(name), os.path.join(PAGES, figure))
     parts = [f"# {first['algo']} on {first['env']}: {', '.join(r['configuration'] for r in rows)}",
              "",
-             f"{len(rows)} configurations x {first['runs']} seeds, {first['steps']} "
+             f"{len(rows)} configuration{'s' * (len(rows) > 1)} x {first['runs']} seeds, "
+             f"{first['steps']} "
              f"environment steps each; the final greedy return is the last evaluation's "
              f"mean over its episodes. The interquartile mean (IQM) and its 95% stratified "
              f"bootstrap interval follow Agarwal et al. 2021 (`minirl/stats.py`).",
              "", summary_table(rows), "",
-             f"Command ({meta['workers']} workers, {meta['machine']}): "
+             f"Command ({meta['workers']} worker{'s' * (meta['workers'] > 1)}, "
+             f"{meta['machine']}): "
              + (f"wall-clock {meta['wall_clock_s']:.0f} s, " if meta["wall_clock_s"] else
                 "stopped once and continued, so no one wall-clock; ")
-             + f"{meta['run_seconds_mean']:.0f} s of training per run on average.",
+             + f"{meta['run_seconds_mean']:.0f} s per run on average (training and its "
+             f"evaluations).",
              "", "```", meta["command"], "```", "",
              f"![{name}: learning curves and performance profile]({figure})", "",
              "Left: the greedy return over training, per configuration the IQM over "
              "seeds with its 95% bootstrap band. Right: the performance profile of the "
              "final returns (the fraction of runs above each return)."]
+    qstar = os.path.join(HERE, f"{name}-qstar.csv")
+    if os.path.exists(qstar):
+        parts += ["", "## Q against Q*", "",
+                  "Each run's final Q-network against Q* from value iteration "
+                  "(`minirl.tabular`, chapter 4), on every state of the GridWorld:", "",
+                  qstar_table(read_rows(qstar))]
     timing_path = os.path.join(HERE, "sweep-workers.json")
     if os.path.exists(timing_path):
         with open(timing_path) as f:
