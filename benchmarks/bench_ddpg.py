@@ -1,38 +1,38 @@
 """DDPG on Pendulum-v1: the FINAL greedy return after 20k environment steps, and wall-clock.
 
-For each seed, train for ``--steps`` environment steps, then evaluate the greedy policy
-(no noise) over ``--episodes`` (20) episodes with ``minirl.evaluate`` (the same episode
-seeds for every library). minirl runs also evaluate every ``--eval-every`` steps, and
-report the best of those evaluations and the first step one reached -200 beside the
-final return (``benchmarks/common.py``). Seeds: the evaluation seeds 200-204, never
-tuned on (the defaults were chosen on 100-104). Wall-clock is the training time:
-building the agent and ``--steps`` steps of acting and learning, periodic evaluations
-included for minirl; the final evaluation is not timed.
+minirl's runs are one ``minirl.sweep`` (``benchmarks/sweep_report.py``): each seed an
+ordinary run directory under ``--out`` (a rerun continues), evaluated greedily (no noise)
+every 2k steps over 10 episodes; the FINAL return is the last evaluation, the agent
+training ends with. Per seed also the best evaluation and the first step one reached
+-200; the seconds are each run's wall-clock (its periodic evaluations included).
+Seeds: the evaluation seeds 200-204, never tuned on (the defaults were chosen on
+100-104).
 
 * ``minirl`` -- ``minirl.train("ddpg", "Pendulum-v1", ...)`` with the agent's defaults
   (override any with ``--set key=value``).
+* ``minirl-zoo`` -- minirl with the zoo's own networks and noise (400-300, absolute sigma
+  0.1): the same arithmetic as sb3, for a like-for-like engine timing.
 * ``sb3``    -- stable-baselines3's DDPG with the rl-zoo's tuned Pendulum configuration
   (``hyperparams/ddpg.yml``: lr 1e-3, net_arch [400, 300], gamma 0.98, buffer 200k,
   learning_starts 10k, Gaussian noise sigma 0.1, one gradient step per environment
-  step, taken at the end of each episode), if ``stable_baselines3`` is importable.
-  The zoo reports -152 +/- 94 for it after 20k steps.
+  step, taken at the end of each episode), if ``stable_baselines3`` is importable: seed
+  after seed in this process, its final greedy return over ``--episodes`` episodes of
+  ``minirl.evaluate``. The zoo reports -152 +/- 94 for it after 20k steps.
 
 Target: mean return >= -200 on at least 4 of 5 seeds, in less wall-clock than sb3.
-
 Both libraries run on one BLAS / torch thread (override with OPENBLAS_NUM_THREADS): at
 these matrix sizes extra threads save little, and on a shared machine they contend.
 
-    python benchmarks/bench_ddpg.py [--seeds 200 201 ...] [--steps 20000] [--episodes 20]
-                                    [--peers minirl,sb3] [--sb3-seeds K]
-                                    [--set key=value ...]
+The results data (``--name``; the pages are generated from it):
 
-``--peers minirl-zoo`` adds minirl with the zoo's own networks and noise (400-300,
-absolute sigma 0.1): the same arithmetic as sb3, for a like-for-like engine timing.
-Seeds run in turn, each through every peer, so a change in machine load falls on all.
+    python benchmarks/bench_ddpg.py --peers minirl --seeds 200-202 --name ddpg-pendulum
+
+Beside stable-baselines3: ``--peers minirl,sb3 --sb3-seeds 3``.
 """
 import argparse
 import os
 import statistics
+import sys
 import time
 
 # Before NumPy is imported: the BLAS reads its thread count once, at load.
@@ -43,35 +43,21 @@ os.environ.setdefault("MKL_NUM_THREADS", str(THREADS))
 import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
-from common import EVAL_SEEDS, seed_line, summarize  # noqa: E402
-from minirl.cli import parse_set  # noqa: E402
+import sweep_report  # noqa: E402
+from common import importable_peers  # noqa: E402
+from minirl.sweep import parse_seeds  # noqa: E402
 
 ENV_ID = "Pendulum-v1"
 SOLVED = -200.0
-EVAL_SEED = 10_000  # evaluation episodes start from reset(seed=EVAL_SEED + seed * 100 + i)
+EVAL_SEED = 10_000  # sb3's evaluation episodes: reset(seed=EVAL_SEED + seed * 100 + i)
 
 # rl-zoo, hyperparams/ddpg.yml, Pendulum: the configuration the zoo's -152 +/- 94 used.
 ZOO = dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000, learning_rate=1e-3,
            train_freq=(1, "episode"), gradient_steps=-1, noise_std=0.1,
            net_arch=[400, 300])
-
-
-EVAL_EVERY = 2000  # minirl's periodic greedy evaluations (best and first solve)
-
-
-def run_minirl(seed, steps, hparams):
-    started = time.perf_counter()
-    result = minirl.train("ddpg", ENV_ID, steps, seed=seed, eval_every=EVAL_EVERY,
-                          eval_episodes=10, plot=False, **hparams)
-    seconds = time.perf_counter() - started
-    print("    " + seed_line("ddpg", summarize(result, ENV_ID, seed, SOLVED)), flush=True)
-    return result.agent, seconds
-
-
-def run_minirl_zoo(seed, steps, _hparams):
-    # noise_std is relative to the half-range: 0.05 * 2 = the zoo's absolute 0.1.
-    return run_minirl(seed, steps, dict(hidden_sizes=tuple(ZOO["net_arch"]),
-                                        noise_std=ZOO["noise_std"] / 2))
+# minirl with the zoo's networks and noise: noise_std is relative to the half-range, so
+# 0.05 * 2 = the zoo's absolute 0.1.
+MINIRL_ZOO = dict(hidden_sizes=tuple(ZOO["net_arch"]), noise_std=ZOO["noise_std"] / 2)
 
 
 class SB3Policy:
@@ -84,7 +70,7 @@ class SB3Policy:
         return self.model.predict(obs, deterministic=True)[0]
 
 
-def run_sb3(seed, steps, _hparams):
+def run_sb3(seed, steps):
     import gymnasium as gym
     from stable_baselines3 import DDPG
     from stable_baselines3.common.noise import NormalActionNoise
@@ -97,73 +83,64 @@ def run_sb3(seed, steps, _hparams):
                  action_noise=NormalActionNoise(np.zeros(n), ZOO["noise_std"] * np.ones(n)),
                  policy_kwargs=dict(net_arch=ZOO["net_arch"]), seed=seed, device="cpu")
     model.learn(steps)
-    seconds = time.perf_counter() - started
-    return SB3Policy(model), seconds
-
-
-def peers(names):
-    runners = {"minirl": run_minirl, "minirl-zoo": run_minirl_zoo, "sb3": run_sb3}
-    unknown = [n for n in names if n not in runners]
-    if unknown:
-        raise SystemExit(f"unknown peer(s) {unknown}; choose from {sorted(runners)}")
-    if "sb3" in names:
-        try:
-            import stable_baselines3  # noqa: F401
-            import torch
-            torch.set_num_threads(THREADS)
-        except ImportError:
-            print("stable_baselines3 is not importable: sb3 skipped")
-            names = [n for n in names if n != "sb3"]
-    return {n: runners[n] for n in names}
+    return SB3Policy(model), time.perf_counter() - started
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(EVAL_SEEDS[:5]),
-                        help="seeds (default: the evaluation seeds 200-204, never tuned on)")
     parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--episodes", type=int, default=20,
+                        help="sb3's final greedy evaluation")
     parser.add_argument("--peers", default="minirl,sb3",
                         help="comma-separated: minirl, minirl-zoo, sb3")
     parser.add_argument("--sb3-seeds", type=int, default=None,
-                        help="run sb3 (and minirl-zoo) on the first K seeds only: "
-                             "they take minutes per seed on a small CPU")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="minirl ddpg hyperparameters")
+                        help="run sb3 on the first K seeds only: it takes minutes per "
+                             "seed on a small CPU")
+    sweep_report.add_arguments(parser)
     args = parser.parse_args(argv)
-    hparams = parse_set(args.set or [])
+    argv = sys.argv[1:] if argv is None else argv
+    names = args.peers.split(",")
+    unknown = sorted(set(names) - {"minirl", "minirl-zoo", "sb3"})
+    if unknown:
+        raise SystemExit(f"unknown peer(s) {unknown}; choose from minirl, minirl-zoo, sb3")
+    if args.name and "minirl-zoo" in names:
+        raise SystemExit("--name writes minirl's data: leave minirl-zoo out of --peers")
+    names = importable_peers(names, THREADS)
 
-    runners = peers(args.peers.split(","))
-    seeds = list(args.seeds)
+    seeds = parse_seeds(args.seeds)
     slow_seeds = seeds[:args.sb3_seeds] if args.sb3_seeds is not None else seeds
-    print(f"{ENV_ID}: {args.steps} steps, greedy eval over {args.episodes} episodes, "
-          f"seeds {seeds}, {THREADS} thread(s)")
-    if hparams:
-        print(f"minirl overrides: {hparams}")
-    summary = {name: ([], []) for name in runners}
-    for seed in seeds:
-        for name, run in runners.items():
-            if name != "minirl" and seed not in slow_seeds:
-                continue
-            policy, seconds = run(seed, args.steps, hparams)
+    print(f"{ENV_ID}: {args.steps} steps, seeds {args.seeds}, {THREADS} thread(s)")
+    summary = {}  # library -> [{seed, final, seconds}] by seed
+    for name, settings in (("minirl", {}), ("minirl-zoo", MINIRL_ZOO)):
+        if name in names:
+            out = f"{args.out}-zoo" if args.out and name == "minirl-zoo" else None
+            summary[name] = sweep_report.run("ddpg", ENV_ID, args.steps, args, SOLVED,
+                                             "bench_ddpg.py", argv, label=name, out=out,
+                                             **settings)
+    if "sb3" in names:
+        for seed in slow_seeds:
+            policy, seconds = run_sb3(seed, args.steps)
             mean, std = minirl.evaluate(policy, ENV_ID, args.episodes,
                                         seed=EVAL_SEED + seed * 100)
-            summary[name][0].append(mean)
-            summary[name][1].append(seconds)
-            print(f"  {name:10s} seed {seed}: return {mean:8.1f} +/- {std:6.1f}   "
+            summary.setdefault("sb3", []).append({"seed": seed, "final": mean,
+                                                  "seconds": seconds})
+            print(f"  sb3        seed {seed}: return {mean:8.1f} +/- {std:6.1f}   "
                   f"{seconds:6.1f} s", flush=True)
+    print_table(summary)
 
+
+def print_table(summary):
     print()
     print(f"| library | return (mean +/- std over seeds) | seeds >= {SOLVED:.0f} "
-          f"| wall-clock per seed (mean) | per-seed returns |")
+          f"| seconds per seed (mean) | per-seed returns |")
     print("|---|---|---|---|---|")
-    for name, (returns, times) in summary.items():
-        if not returns:
-            continue
+    for name, runs in summary.items():
+        returns = [r["final"] for r in runs]
         spread = statistics.pstdev(returns) if len(returns) > 1 else 0.0
         solved = sum(r >= SOLVED for r in returns)
         print(f"| {name} | {statistics.mean(returns):.1f} +/- {spread:.1f} "
-              f"| {solved}/{len(returns)} | {statistics.mean(times):.1f} s "
+              f"| {solved}/{len(returns)} "
+              f"| {statistics.mean(r['seconds'] for r in runs):.1f} s "
               f"| {', '.join(f'{r:.0f}' for r in returns)} |")
 
 

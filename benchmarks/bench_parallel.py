@@ -7,21 +7,31 @@ long A2C and A3C take to solve CartPole-v1.
      reported episode, so process start-up is left out; the median of ``--repeats``
      runs, interleaved;
    * A2C with synchronous vs asynchronous vector envs (``async_envs``).
-2. Whether A2C and A3C end with a policy that solves CartPole-v1: per seed, the FINAL
-   greedy return (20 fresh episodes) of the agent the whole budget ends with, beside the
-   best periodic evaluation (every ``--eval-every`` steps) and the first one to reach
-   475, with the wall-clock to it (``--stop-at-solve`` ends runs there, for timing only).
-   Seeds: the evaluation seeds 200-204 (``common.EVAL_SEEDS``), never tuned on.
+2. Whether A2C and A3C end with a policy that solves CartPole-v1, per seed: the FINAL
+   greedy return of the agent the whole budget ends with, the best periodic evaluation,
+   the first one to reach 475 and the wall-clock to it (the run's seconds prorated by
+   steps). Seeds: the evaluation seeds 200-204 (``common.EVAL_SEEDS``), never tuned on.
+   * A2C is a ``minirl.sweep`` over the seeds (``benchmarks/sweep_report.py``; each
+     seed an ordinary run directory, a rerun continues), evaluated greedily every
+     budget/10 steps over 10 episodes; the final return is the last evaluation.
+   * A3C runs seed after seed in this process (``minirl.train``), its final return 20
+     fresh greedy episodes (``common.summarize``): its workers evaluate at the ends of
+     episodes, so no evaluation falls on the last step, and a sweep's summary (which
+     reads the evaluation at the last step) cannot read its runs. Its evaluations are
+     every ``--eval-every`` steps.
    If stable-baselines3 is importable, its A2C with the rl-zoo CartPole settings
-   (8 envs, ent_coef 0, 500k steps) runs in the same way: the time to its first
-   solving evaluation, and the time its 500k steps of training take (evaluations
-   left out), plus whether its final policy solves.
+   (8 envs, ent_coef 0, 500k steps) runs seed after seed in this process: the time to
+   its first solving evaluation, and the time its 500k steps of training take
+   (evaluations left out), plus whether its final policy solves.
 
 Run it on an otherwise idle machine: every number here is a wall-clock time.
 
-    python benchmarks/bench_parallel.py                      # everything (~5-10 min)
-    python benchmarks/bench_parallel.py --parts speed --speed-steps 20000
-    python benchmarks/bench_parallel.py --parts a2c a3c --seeds 0 1 --a3c-steps 300000
+    python benchmarks/bench_parallel.py --parts speed --workers 1 2 4 --speed-steps 40000
+
+The results data for A2C (``--name``; the pages are generated from it), and A3C:
+
+    python benchmarks/bench_parallel.py --parts a2c --name a2c-cartpole
+    python benchmarks/bench_parallel.py --parts a3c --eval-every 20000
 """
 import argparse
 import json
@@ -31,11 +41,14 @@ import sys
 import time
 
 import minirl
-from common import EVAL_SEEDS, seed_line, summarize
+import sweep_report
+from common import seed_line, summarize
+from minirl.cli import parse_set
+from minirl.sweep import parse_seeds
 
 ENV = "CartPole-v1"
 SOLVED = 475.0
-EVAL_EPISODES = 20
+EVAL_EPISODES = 20  # sb3's evaluations
 
 
 # --- throughput ------------------------------------------------------------------------
@@ -61,18 +74,26 @@ def a2c_rate(async_envs, steps, seed=0):
 
 
 # --- time to solve ---------------------------------------------------------------------
-def minirl_solve(algo, seed, budget, eval_every, stop_at_solve=False, **hparams):
+def a2c_solve(budget, args, argv):
+    """A sweep of A2C over the seeds; per seed the figures ``summary`` reads, the time to
+    the first solve prorated from the run's seconds (the loop's speed is steady)."""
+    runs = sweep_report.run("a2c", ENV, budget, args, SOLVED, "bench_parallel.py", argv)
+    return [{"solved": r["solved_step"] is not None, "steps": r["solved_step"] or budget,
+             "seconds": r["seconds"] * (r["solved_step"] or budget) / budget,
+             "final_eval": r["final"], "best": r["best"]} for r in runs]
+
+
+def a3c_solve(seed, budget, eval_every, hparams):
+    """One A3C run (not a sweep: no evaluation of it falls on the last step), its final
+    return 20 fresh greedy episodes, the time to the first solve prorated by steps."""
     started = time.perf_counter()
-    result = minirl.train(algo, ENV, budget, seed=seed, eval_every=eval_every,
-                          eval_episodes=EVAL_EPISODES, plot=False,
-                          stop_return=SOLVED if stop_at_solve else None, **hparams)
+    result = minirl.train("a3c", ENV, budget, seed=seed, eval_every=eval_every,
+                          eval_episodes=EVAL_EPISODES, plot=False, **hparams)
     seconds = time.perf_counter() - started
     row = summarize(result, ENV, seed, SOLVED)
-    print("  " + seed_line(algo, row), flush=True)
-    solved = row["solved_step"] is not None
-    # Time to the solve, prorated by steps (the loop's speed is steady).
+    print("  " + seed_line("a3c", row), flush=True)
     last = result.evaluations[-1][0] if result.evaluations else budget
-    return {"solved": solved, "steps": row["solved_step"] or budget,
+    return {"solved": row["solved_step"] is not None, "steps": row["solved_step"] or budget,
             "seconds": seconds * (row["solved_step"] or last) / max(last, 1),
             "final_eval": row["final"], "best": row["best"]}
 
@@ -137,21 +158,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", nargs="+", default=["speed", "a2c", "a3c", "sb3"],
                         choices=["speed", "a2c", "a3c", "sb3"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(EVAL_SEEDS[:5]))
-    parser.add_argument("--stop-at-solve", action="store_true",
-                        help="end each run at its first solve (timing only)")
-    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2],
+                        help="A3C workers in the throughput runs")
     parser.add_argument("--speed-steps", type=int, default=40_000)
     parser.add_argument("--repeats", type=int, default=3, help="throughput runs of each")
-    parser.add_argument("--hogwild", action="store_true",
-                        help="time-to-solve runs of A3C without the lock (lock=False)")
-    parser.add_argument("--a2c-steps", type=int, default=500_000, help="A2C budget")
-    parser.add_argument("--a3c-steps", type=int, default=1_000_000, help="A3C budget")
+    parser.add_argument("--a2c-steps", type=int, default=200_000, help="A2C budget")
+    parser.add_argument("--a3c-steps", type=int, default=200_000, help="A3C budget")
     parser.add_argument("--sb3-steps", type=int, default=500_000)
-    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--eval-every", type=int, default=10_000,
+                        help="A3C's and sb3's evaluations")
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--json", help="also write every measurement to this file")
+    sweep_report.add_arguments(parser, workers_flag="--sweep-workers")
     args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if args.name and args.parts != ["a2c"]:
+        raise SystemExit("--name writes A2C's data: give --parts a2c")
     results = {"args": vars(args), "cpus": os.cpu_count(), "load": os.getloadavg()}
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
 
@@ -181,39 +203,37 @@ def main(argv=None):
                   flush=True)
 
     rows = []
-    for part, run in (("a2c", lambda s: minirl_solve("a2c", s, args.a2c_steps,
-                                                     args.eval_every, args.stop_at_solve)),
-                      ("a3c", lambda s: minirl_solve("a3c", s, args.a3c_steps,
-                                                     args.eval_every, args.stop_at_solve,
-                                                     lock=not args.hogwild)),
-                      ("sb3", lambda s: sb3_solve(s, args.sb3_steps, args.eval_every,
-                                                  args.torch_threads))):
-        if part not in args.parts:
-            continue
-        if part == "sb3":
-            try:
-                import stable_baselines3  # noqa: F401
-            except ImportError:
-                print("\nstable-baselines3 is not importable: skipping its A2C")
-                continue
-        runs = []
-        for seed in args.seeds:
-            runs.append(run(seed))
-            print(f"{part} seed {seed}: {runs[-1]}", flush=True)
-        results[part] = runs
-        name = {"a2c": "minirl A2C (defaults)",
-                "a3c": f"minirl A3C (2 workers{', lock-free' if args.hogwild else ''})",
-                "sb3": "SB3 A2C (rl-zoo)"}[part]
-        rows.append(summary(name, runs))
-        if part == "sb3":
+    settings = f" {' '.join(args.set)}" if args.set else " (defaults)"
+    if "a2c" in args.parts:
+        results["a2c"] = runs = a2c_solve(args.a2c_steps, args, argv)
+        rows.append(summary(f"minirl A2C{settings}", runs))
+    if "a3c" in args.parts:
+        runs = [a3c_solve(seed, args.a3c_steps, args.eval_every, parse_set(args.set))
+                for seed in parse_seeds(args.seeds)]
+        results["a3c"] = runs
+        rows.append(summary(f"minirl A3C{settings}", runs))
+    if "sb3" in args.parts:
+        try:
+            import stable_baselines3  # noqa: F401
+        except ImportError:
+            print("\nstable-baselines3 is not importable: skipping its A2C")
+        else:
+            runs = []
+            for seed in parse_seeds(args.seeds):
+                runs.append(sb3_solve(seed, args.sb3_steps, args.eval_every,
+                                      args.torch_threads))
+                print(f"sb3 seed {seed}: {runs[-1]}", flush=True)
+            results["sb3"] = runs
+            rows.append(summary("SB3 A2C (rl-zoo)", runs))
             train = [r["train_seconds"] for r in runs]
             rows.append(f"| SB3 A2C, {args.sb3_steps:,} steps, training only | "
                         f"{sum(r['final_eval'] >= SOLVED for r in runs)}/{len(runs)} "
                         f"at the end | {statistics.median(train):.1f} | "
                         f"{min(train):.1f}-{max(train):.1f} | {args.sb3_steps:,} |")
     if rows:
-        print(f"\nTime to solve {ENV} (greedy mean >= {SOLVED:.0f} over {EVAL_EPISODES} "
-              f"episodes, evaluated every {args.eval_every:,} steps)\n")
+        print(f"\nTime to solve {ENV} (greedy mean >= {SOLVED:.0f}: A2C over "
+              f"{sweep_report.EVAL_EPISODES} episodes every budget/10 steps, A3C and sb3 "
+              f"over {EVAL_EPISODES} every {args.eval_every:,} steps)\n")
         print("| run | final >= 475 (finals) | solved once | median s | range s | "
               "median steps |\n|---|---|---|---|---|---|")
         print("\n".join(rows))

@@ -1,25 +1,34 @@
 """Chapter 9's agents on CartPole-v1: does the policy training ends with solve it?
 
-For each algorithm and seed, ``minirl.train`` runs the whole step budget with the
-agent's defaults, evaluating the greedy policy every ``--eval-every`` steps (20
-episodes). Reported per seed (``benchmarks/common.py``): the FINAL greedy return (20
-fresh episodes) of the agent training ends with, the best evaluation and the first step
-an evaluation averaged >= 475; per algorithm, the seeds whose final return holds 475.
+Each algorithm is one ``minirl.sweep`` over the seeds (``benchmarks/sweep_report.py``):
+each seed an ordinary run directory under ``--out`` (a rerun continues), the whole step
+budget with the agent's defaults, the greedy policy evaluated every budget/10 steps over
+10 episodes. Reported per seed: the FINAL greedy return (the last evaluation: the agent
+training ends with), the best evaluation and the first step an evaluation averaged
+>= 475, and the run's seconds; per algorithm the sweep's table (mean, IQM [95% CI]).
 Seeds: the evaluation seeds 200-204, never tuned on.
 
 Target: the final return >= 475 on at least 4 of 5 seeds within each algorithm's
 budget: 200k steps, simple-pg 400k (it anneals its step to 0 over them).
 
-    python benchmarks/bench_policy_gradient.py [--seeds 200 201 ...] [--steps N]
-        [--algos simple-pg,reinforce,reinforce-baseline,actor-critic]
-        [--eval-every 5000] [--set key=value ...]
+The results data (``--name``, one algorithm at a time; the pages are generated from it;
+reinforce, actor-critic and simple-pg on 3 seeds, for the time of a shared machine):
+
+    python benchmarks/bench_policy_gradient.py --algos reinforce-baseline \\
+        --name reinforce-baseline-cartpole
+    python benchmarks/bench_policy_gradient.py --algos reinforce --seeds 200-202 \\
+        --name reinforce-cartpole
+    python benchmarks/bench_policy_gradient.py --algos actor-critic --seeds 200-202 \\
+        --name actor-critic-cartpole
+    python benchmarks/bench_policy_gradient.py --algos simple-pg --seeds 200-202 \\
+        --name simple-pg-cartpole
 """
 import argparse
-import time
+import sys
 
-import minirl
+import sweep_report
 from minirl.agents import agent_class
-from common import EVAL_SEEDS, seed_line, summarize, summary_line
+from minirl.cli import parse_set
 
 ALGOS = ["simple-pg", "reinforce", "reinforce-baseline", "actor-critic"]
 # Each algorithm's budget: simple-pg anneals its step to 0 over 400k steps (docs/ch09.md)
@@ -29,55 +38,38 @@ ENV = "CartPole-v1"
 SOLVED = 475.0
 
 
-def parse_value(text):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
-def run_one(algo, seed, steps, eval_every, hparams):
-    started = time.perf_counter()
-    result = minirl.train(algo, ENV, steps, seed=seed, eval_every=eval_every,
-                          eval_episodes=20, plot=False, **hparams)
-    row = summarize(result, ENV, seed, SOLVED)
-    row["wall"] = time.perf_counter() - started
-    return row
+def known_settings(algo, settings):
+    """The ``--set`` settings ``algo`` has (one --set serves all four agents)."""
+    cls = agent_class(algo)
+    known = {spec.name for spec in getattr(cls, "hyperparameters", ())} or set(
+        getattr(cls, "defaults", {}))
+    return {k: v for k, v in settings.items() if k in known}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(EVAL_SEEDS[:5]),
-                        help="seeds (default: the evaluation seeds 200-204, never tuned on)")
     parser.add_argument("--steps", type=int, default=None,
                         help="steps per run (default: simple-pg 400k, the others 200k)")
     parser.add_argument("--algos", default=",".join(ALGOS))
-    parser.add_argument("--eval-every", type=int, default=5000)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="hyperparameter override for every algorithm that has it")
+    sweep_report.add_arguments(parser)
     args = parser.parse_args(argv)
-    overrides = dict(item.split("=", 1) for item in args.set)
-    overrides = {k: parse_value(v) for k, v in overrides.items()}
-
-    print(f"{ENV}: final greedy return of 20 episodes >= {SOLVED:.0f}, evaluated every "
-          f"{args.eval_every} steps, budget {args.steps or 'per algorithm'} steps, seeds "
-          f"{args.seeds}"
-          + (f", overrides {overrides}" if overrides else ""))
+    argv = sys.argv[1:] if argv is None else argv
+    algos = args.algos.split(",")
+    if args.name and len(algos) > 1:
+        raise SystemExit("--name writes one algorithm's data: give --algos ALGO")
+    settings, args.set = parse_set(args.set), []  # each algorithm takes the ones it has
+    print(f"{ENV}: final greedy return >= {SOLVED:.0f}, budget "
+          f"{args.steps or 'per algorithm'} steps, seeds {args.seeds}"
+          + (f", settings {settings}" if settings else ""))
     table = []
-    for algo in args.algos.split(","):
-        cls = agent_class(algo)
-        known = {spec.name for spec in getattr(cls, "hyperparameters", ())} or set(
-            getattr(cls, "defaults", {}))
-        hparams = {k: v for k, v in overrides.items() if k in known}
-        rows = []
-        for seed in args.seeds:
-            steps = args.steps or BUDGET.get(algo, DEFAULT_BUDGET)
-            row = run_one(algo, seed, steps, args.eval_every, hparams)
-            rows.append(row)
-            print("  " + seed_line(algo, row) + f" ({row['wall']:.0f} s)", flush=True)
-        table.append(summary_line(algo, rows, SOLVED))
+    for algo in algos:
+        steps = args.steps or BUDGET.get(algo, DEFAULT_BUDGET)
+        finals = sweep_report.run(algo, ENV, steps, args, SOLVED,
+                                  "bench_policy_gradient.py", argv,
+                                  **known_settings(algo, settings))
+        held = sum(r["final"] >= SOLVED for r in finals)
+        table.append(f"{algo:<20} final >= {SOLVED:g} on {held}/{len(finals)} seeds; "
+                     "finals " + " ".join(f"{r['final']:.1f}" for r in finals))
     print("\n".join(table))
 
 

@@ -1,12 +1,11 @@
 """PPO on CartPole-v1 (and Acrobot-v1, Pendulum-v1): final greedy return, and wall-clock.
 
-For each seed, train for ``--steps`` environment steps, then evaluate the FINAL greedy
-policy over ``--episodes`` episodes with ``minirl.evaluate`` (the same episode seeds for
-every library). minirl also evaluates every ``--eval-every`` steps (5 episodes) during
-training, for the best evaluation and the first step that reached the bar; the final
-return is what a user gets. Wall-clock is the training time only (with those evaluations
-for minirl, none for sb3), beside the process's CPU time, which a shared machine's other
-jobs disturb less.
+minirl's runs are one ``minirl.sweep`` (``benchmarks/sweep_report.py``): each seed an
+ordinary run directory under ``--out`` (a rerun continues), evaluated greedily every
+steps/10 steps over 10 episodes; the FINAL return is the last evaluation, the agent
+training ends with (what a user gets). Per seed also the best evaluation and the first
+step at the bar; the seconds are each run's wall-clock, evaluations included. Seeds: the
+evaluation seeds 200-204, never tuned on.
 
 * ``minirl``      -- ``minirl.train("ppo", ENV, ...)`` with the agent's defaults (on
                      Pendulum its ``pendulum`` preset); override with ``--set key=value``.
@@ -16,19 +15,24 @@ jobs disturb less.
                      the task (``hyperparams/ppo.yml``), which minirl's defaults follow
                      on CartPole: the same networks and the same arithmetic per update.
 
-Bars (issue targets): CartPole-v1 >= 475 within 100k steps; Acrobot-v1 >= -100; Pendulum
-has no bar here (report what is reached).
+The sb3 peers (skipped when stable-baselines3 is not importable) run seed after seed in
+this process: their final greedy return over ``--episodes`` episodes of
+``minirl.evaluate``, their training wall-clock and CPU time.
 
-    python benchmarks/bench_ppo.py [--env CartPole-v1] [--seeds 5] [--first-seed 100]
-        [--steps N] [--episodes 20] [--peers minirl,sb3,sb3-zoo] [--sb3-seeds K]
-        [--set key=value ...]
+Bars: CartPole-v1 >= 475 within 100k steps; Acrobot-v1 >= -100; Pendulum-v1 has none
+(report what is reached).
 
-Seeds 100-104 were chosen before any tuning and never tuned on. Both libraries run on
-one BLAS / torch thread.
+The results data (``--name``; the pages are generated from it):
+
+    python benchmarks/bench_ppo.py --env CartPole-v1 --peers minirl --name ppo-cartpole
+
+Beside stable-baselines3: ``--env CartPole-v1 --seeds 200 --peers minirl,sb3,sb3-zoo``.
+Both libraries run on one BLAS / torch thread.
 """
 import argparse
 import os
 import statistics
+import sys
 import time
 
 THREADS = int(os.environ.setdefault("OPENBLAS_NUM_THREADS", "1"))
@@ -36,10 +40,11 @@ os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 os.environ.setdefault("MKL_NUM_THREADS", str(THREADS))
 
 import minirl  # noqa: E402
+import sweep_report  # noqa: E402
 from common import importable_peers  # noqa: E402
-from minirl.cli import parse_set  # noqa: E402
+from minirl.sweep import parse_seeds  # noqa: E402
 
-EVAL_SEED = 10_000  # final evaluation episodes start from reset(seed=EVAL_SEED + 100 seed + i)
+EVAL_SEED = 10_000  # sb3's evaluation episodes: reset(seed=EVAL_SEED + 100 seed + i)
 
 # env: (steps, bar, minirl preset, rl-zoo's PPO settings for it)
 TASKS = {
@@ -65,15 +70,6 @@ class SB3Policy:
         return self.model.predict(obs, deterministic=True)[0]
 
 
-def run_minirl(env, seed, steps, hparams, eval_every):
-    preset = TASKS[env][2]
-    started, cpu = time.perf_counter(), time.process_time()
-    result = minirl.train("ppo", env, steps, seed=seed, preset=preset, eval_every=eval_every,
-                          eval_episodes=5, **hparams)
-    return (result.agent, time.perf_counter() - started, time.process_time() - cpu,
-            result.evaluations)
-
-
 def run_sb3(env, seed, steps, zoo):
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
@@ -82,25 +78,23 @@ def run_sb3(env, seed, steps, zoo):
     envs = make_vec_env(env, n_envs=settings.pop("n_envs"), seed=seed)
     model = PPO("MlpPolicy", envs, seed=seed, device="cpu", **settings)
     model.learn(steps)
-    return SB3Policy(model), time.perf_counter() - started, time.process_time() - cpu, []
+    return SB3Policy(model), time.perf_counter() - started, time.process_time() - cpu
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="CartPole-v1", choices=sorted(TASKS))
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--steps", type=int, default=None)
-    parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--episodes", type=int, default=20,
+                        help="the sb3 peers' final greedy evaluation")
     parser.add_argument("--peers", default="minirl,sb3,sb3-zoo")
     parser.add_argument("--sb3-seeds", type=int, default=None,
                         help="run the sb3 peers on the first K seeds only")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    sweep_report.add_arguments(parser)
     args = parser.parse_args(argv)
-    hparams = parse_set(args.set or [])
+    argv = sys.argv[1:] if argv is None else argv
     steps = args.steps or TASKS[args.env][0]
-    bar = TASKS[args.env][1]
+    bar, preset = TASKS[args.env][1], TASKS[args.env][2]
 
     names = args.peers.split(",")
     unknown = sorted(set(names) - {"minirl", "sb3", "sb3-zoo"})
@@ -108,46 +102,37 @@ def main(argv=None):
         raise SystemExit(f"unknown peer(s) {unknown}; choose from minirl, sb3, sb3-zoo")
     names = importable_peers(names, THREADS)
 
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    seeds = parse_seeds(args.seeds)
     slow = seeds[:args.sb3_seeds] if args.sb3_seeds is not None else seeds
-    print(f"{args.env}: {steps} steps, final greedy eval over {args.episodes} episodes, "
-          f"seeds {seeds}, {THREADS} thread(s)" + (f"; minirl overrides {hparams}"
-                                                    if hparams else ""))
-    summary = {n: ([], [], []) for n in names}
-    for seed in seeds:
-        for name in names:
-            if name != "minirl" and seed not in slow:
-                continue
-            if name == "minirl":
-                policy, seconds, cpu, evals = run_minirl(args.env, seed, steps, hparams,
-                                                    args.eval_every)
-            else:
-                policy, seconds, cpu, evals = run_sb3(args.env, seed, steps, name == "sb3-zoo")
+    print(f"{args.env}: {steps} steps, seeds {args.seeds}, {THREADS} thread(s)")
+    summary = {}  # library -> [{seed, final, seconds}] by seed
+    if "minirl" in names:
+        summary["minirl"] = sweep_report.run(
+            "ppo", args.env, steps, args, bar, "bench_ppo.py",
+            argv, **({"preset": preset} if preset else {}))
+    for name in (n for n in names if n != "minirl"):
+        for seed in slow:
+            policy, seconds, cpu = run_sb3(args.env, seed, steps, name == "sb3-zoo")
             mean, std = minirl.evaluate(policy, args.env, args.episodes,
                                         seed=EVAL_SEED + seed * 100)
-            summary[name][0].append(mean)
-            summary[name][1].append(seconds)
-            summary[name][2].append(cpu)
-            extra = ""
-            if evals:
-                best = max(m for _, m, _ in evals)
-                first = next((s for s, m, _ in evals if bar is not None and m >= bar), None)
-                extra = f"   best eval {best:7.1f}" + (f"   first >= bar at {first}"
-                                                        if bar is not None else "")
+            summary.setdefault(name, []).append({"seed": seed, "final": mean,
+                                                 "seconds": seconds})
             print(f"  {name:8s} seed {seed}: final {mean:8.1f} +/- {std:6.1f}   "
-                  f"{seconds:6.1f} s wall {cpu:6.1f} s cpu{extra}", flush=True)
+                  f"{seconds:6.1f} s wall {cpu:6.1f} s cpu", flush=True)
+    print_table(summary, bar)
 
+
+def print_table(summary, bar):
     print()
     print("| library | final return (mean +/- std over seeds) | seeds >= bar "
-          "| wall-clock / CPU time per seed (mean) | per-seed final returns |")
+          "| seconds per seed (mean) | per-seed final returns |")
     print("|---|---|---|---|---|")
-    for name, (returns, times, cpus) in summary.items():
-        if not returns:
-            continue
+    for name, runs in summary.items():
+        returns = [r["final"] for r in runs]
         spread = statistics.pstdev(returns) if len(returns) > 1 else 0.0
         solved = "-" if bar is None else f"{sum(r >= bar for r in returns)}/{len(returns)}"
         print(f"| {name} | {statistics.mean(returns):.1f} +/- {spread:.1f} | {solved} "
-              f"| {statistics.mean(times):.1f} s / {statistics.mean(cpus):.1f} s "
+              f"| {statistics.mean(r['seconds'] for r in runs):.1f} s "
               f"| {', '.join(f'{r:.0f}' for r in returns)} |")
 
 

@@ -1,11 +1,12 @@
-"""TD3 and SAC on Pendulum-v1: final greedy return after 20k steps, and wall-clock.
+"""TD3 and SAC on Pendulum-v1: the final greedy return after 20k steps, and wall-clock.
 
-For each algorithm and seed, train for ``--steps`` environment steps, then evaluate the
-FINAL greedy policy (TD3: mu(s) without noise; SAC: the squashed mean) over
-``--episodes`` episodes with ``minirl.evaluate`` (the same episode seeds for every
-library). minirl also evaluates every ``--eval-every`` steps (5 episodes) for the best
-evaluation and the first step at the bar. Wall-clock is the training time only, beside
-the process's CPU time, which a shared machine's other jobs disturb less.
+minirl's runs are one ``minirl.sweep`` per algorithm (``benchmarks/sweep_report.py``):
+each seed an ordinary run directory under ``--out`` (a rerun continues), evaluated
+greedily (TD3: mu(s) without noise; SAC: the squashed mean) every 2k steps over 10
+episodes; the FINAL return is the last evaluation, the agent training ends with. Per seed
+also the best evaluation and the first step at the bar; the seconds are each run's
+wall-clock (its periodic evaluations included). Seeds: the evaluation seeds 200-204,
+never tuned on.
 
 * ``minirl``   -- ``minirl.train(ALGO, "Pendulum-v1", ...)`` with the agent's defaults
                   (64-64 networks); override with ``--set key=value``.
@@ -15,18 +16,22 @@ the process's CPU time, which a shared machine's other jobs disturb less.
                   (``hyperparams/td3.yml``, ``sac.yml``); the zoo reports about -150.
 * ``sb3-64``   -- the zoo settings with 64-64 networks: the same sizes as minirl's.
 
-Bar: mean return >= -200 on at least 4 of 5 seeds.
+The sb3 peers (skipped when stable-baselines3 is not importable) run seed after seed in
+this process, their final greedy return over ``--episodes`` episodes of
+``minirl.evaluate``, beside their wall-clock and CPU time. Bar: mean return >= -200.
 
-    python benchmarks/bench_td3_sac.py [--algos td3,sac] [--seeds 5] [--first-seed 100]
-        [--steps 20000] [--episodes 20] [--peers minirl,sb3,sb3-zoo,sb3-64]
-        [--sb3-seeds K] [--set key=value ...]
+The results data (``--name``; the pages are generated from it):
 
-Seeds 100-104 were chosen before any tuning and never tuned on. Both libraries run on
-one BLAS / torch thread.
+    python benchmarks/bench_td3_sac.py --algos td3 --peers minirl --name td3-pendulum
+    python benchmarks/bench_td3_sac.py --algos sac --peers minirl --name sac-pendulum
+
+Beside stable-baselines3: ``--algos td3 --seeds 200 --peers minirl,sb3-zoo``. Both
+libraries run on one BLAS / torch thread.
 """
 import argparse
 import os
 import statistics
+import sys
 import time
 
 THREADS = int(os.environ.setdefault("OPENBLAS_NUM_THREADS", "1"))
@@ -36,8 +41,9 @@ os.environ.setdefault("MKL_NUM_THREADS", str(THREADS))
 import numpy as np  # noqa: E402
 
 import minirl  # noqa: E402
+import sweep_report  # noqa: E402
 from common import importable_peers  # noqa: E402
-from minirl.cli import parse_set  # noqa: E402
+from minirl.sweep import parse_seeds  # noqa: E402
 
 ENV_ID = "Pendulum-v1"
 BAR = -200.0
@@ -60,14 +66,6 @@ class SB3Policy:
         return self.model.predict(obs, deterministic=True)[0]
 
 
-def run_minirl(algo, seed, steps, hparams, eval_every):
-    started, cpu = time.perf_counter(), time.process_time()
-    result = minirl.train(algo, ENV_ID, steps, seed=seed, eval_every=eval_every,
-                          eval_episodes=5, **hparams)
-    return (result.agent, time.perf_counter() - started, time.process_time() - cpu,
-            result.evaluations)
-
-
 def run_sb3(algo, seed, steps, peer):
     import gymnasium as gym
     import stable_baselines3 as sb3
@@ -87,70 +85,62 @@ def run_sb3(algo, seed, steps, peer):
     started, cpu = time.perf_counter(), time.process_time()
     model = getattr(sb3, algo.upper())("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
     model.learn(steps)
-    return SB3Policy(model), time.perf_counter() - started, time.process_time() - cpu, []
+    return SB3Policy(model), time.perf_counter() - started, time.process_time() - cpu
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algos", default="td3,sac")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--eval-every", type=int, default=2_000)
+    parser.add_argument("--episodes", type=int, default=20,
+                        help="the sb3 peers' final greedy evaluation")
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--sb3-seeds", type=int, default=None,
                         help="run the sb3 peers on the first K seeds only")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    sweep_report.add_arguments(parser)
     args = parser.parse_args(argv)
-    hparams = parse_set(args.set or [])
+    argv = sys.argv[1:] if argv is None else argv
     algos = args.algos.split(",")
     names = args.peers.split(",")
     unknown = sorted(set(names) - set(PEERS)) + sorted(set(algos) - set(ZOO))
     if unknown:
         raise SystemExit(f"unknown {unknown}; peers: {PEERS}, algos: td3, sac")
+    if args.name and len(algos) > 1:
+        raise SystemExit("--name writes one algorithm's data: give --algos td3 or sac")
     names = importable_peers(names, THREADS)
 
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    seeds = parse_seeds(args.seeds)
     slow = seeds[:args.sb3_seeds] if args.sb3_seeds is not None else seeds
-    print(f"{ENV_ID}: {args.steps} steps, final greedy eval over {args.episodes} episodes, "
-          f"seeds {seeds}, {THREADS} thread(s)" + (f"; minirl overrides {hparams}"
-                                                    if hparams else ""))
-    summary = {(a, n): ([], [], []) for a in algos for n in names}
+    print(f"{ENV_ID}: {args.steps} steps, seeds {args.seeds}, {THREADS} thread(s)")
+    summary = {}  # (algo, library) -> [{seed, final, seconds}] by seed
     for algo in algos:
-        for seed in seeds:
-            for name in names:
-                if name != "minirl" and seed not in slow:
-                    continue
-                if name == "minirl":
-                    policy, seconds, cpu, evals = run_minirl(algo, seed, args.steps, hparams,
-                                                        args.eval_every)
-                else:
-                    policy, seconds, cpu, evals = run_sb3(algo, seed, args.steps, name)
+        if "minirl" in names:
+            summary[algo, "minirl"] = sweep_report.run(
+                algo, ENV_ID, args.steps, args, BAR, "bench_td3_sac.py", argv)
+        for name in (n for n in names if n != "minirl"):
+            for seed in slow:
+                policy, seconds, cpu = run_sb3(algo, seed, args.steps, name)
                 mean, std = minirl.evaluate(policy, ENV_ID, args.episodes,
                                             seed=EVAL_SEED + seed * 100)
-                summary[algo, name][0].append(mean)
-                summary[algo, name][1].append(seconds)
-                summary[algo, name][2].append(cpu)
-                extra = ""
-                if evals:
-                    best = max(m for _, m, _ in evals)
-                    first = next((s for s, m, _ in evals if m >= BAR), None)
-                    extra = f"   best eval {best:7.1f}   first >= {BAR:.0f} at {first}"
+                summary.setdefault((algo, name), []).append(
+                    {"seed": seed, "final": mean, "seconds": seconds})
                 print(f"  {algo} {name:8s} seed {seed}: final {mean:8.1f} +/- {std:6.1f}   "
-                      f"{seconds:6.1f} s wall {cpu:6.1f} s cpu{extra}", flush=True)
+                      f"{seconds:6.1f} s wall {cpu:6.1f} s cpu", flush=True)
+    print_table(summary)
 
+
+def print_table(summary):
     print()
-    print(f"| algorithm | library | final return (mean +/- std over seeds) | seeds >= {BAR:.0f} "
-          f"| wall-clock / CPU time per seed (mean) | per-seed final returns |")
+    print(f"| algorithm | library | final return (mean +/- std over seeds) "
+          f"| seeds >= {BAR:.0f} "
+          f"| seconds per seed (mean) | per-seed final returns |")
     print("|---|---|---|---|---|---|")
-    for (algo, name), (returns, times, cpus) in summary.items():
-        if not returns:
-            continue
+    for (algo, name), runs in summary.items():
+        returns = [r["final"] for r in runs]
         spread = statistics.pstdev(returns) if len(returns) > 1 else 0.0
         print(f"| {algo} | {name} | {statistics.mean(returns):.1f} +/- {spread:.1f} "
               f"| {sum(r >= BAR for r in returns)}/{len(returns)} "
-              f"| {statistics.mean(times):.1f} s / {statistics.mean(cpus):.1f} s "
+              f"| {statistics.mean(r['seconds'] for r in runs):.1f} s "
               f"| {', '.join(f'{r:.0f}' for r in returns)} |")
 
 

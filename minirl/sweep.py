@@ -534,6 +534,7 @@ def plot_summary(groups, path, reps=500):
     import matplotlib
     import numpy as np
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
     from minirl.stats import iqm, performance_profile, stratified_bootstrap_ci
     matplotlib.rcParams.setdefault("figure.dpi", 100)
     fig = Figure(figsize=(11, 4.6), layout="constrained")
@@ -567,6 +568,7 @@ def plot_summary(groups, path, reps=500):
     for axes in (curves, profile):
         axes.grid(alpha=0.3)
         axes.ticklabel_format(useOffset=False)  # 500, not 0.05 + 4.999e2
+    profile.xaxis.set_major_locator(MaxNLocator(6))  # -1600 ... 0 without crowding
     fig.legend(*curves.get_legend_handles_labels(), loc="outside lower center",
                ncols=min(len(groups), 3), frameon=False)
     fig.savefig(path)

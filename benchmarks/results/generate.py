@@ -144,7 +144,7 @@ def sweep_page(name):
              f"Command ({meta['workers']} worker{'s' * (meta['workers'] > 1)}, "
              f"{meta['machine']}): "
              + (f"wall-clock {meta['wall_clock_s']:.0f} s, " if meta["wall_clock_s"] else
-                "stopped once and continued, so no one wall-clock; ")
+                "made in more than one call, so no one wall-clock; ")
              + f"{meta['run_seconds_mean']:.0f} s per run on average (training and its "
              f"evaluations).",
              "", "```", meta["command"], "```", "",
