@@ -186,7 +186,9 @@ MINATAR = os.path.join(HERE, "minatar", "runs.csv")
 MINATAR_COMMANDS = [
     "python benchmarks/bench_minatar.py --impl minirl --game Breakout --seed 0 --frames 150000",
     "python benchmarks/bench_minatar.py --impl torch  --game Breakout --seed 0 --frames 150000",
-    "python benchmarks/bench_minatar.py --impl random --game Breakout"]
+    "python benchmarks/bench_minatar.py --impl random --game Breakout",
+    "python benchmarks/bench_minatar.py --impl minirl --game SpaceInvaders --seed 0 --frames 150000",
+    "python benchmarks/bench_minatar.py --impl torch  --game SpaceInvaders --seed 0 --frames 150000"]
 
 
 def minatar_table(rows):
