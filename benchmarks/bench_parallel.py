@@ -11,14 +11,11 @@ long A2C and A3C take to solve CartPole-v1.
    greedy return of the agent the whole budget ends with, the best periodic evaluation,
    the first one to reach 475 and the wall-clock to it (the run's seconds prorated by
    steps). Seeds: the evaluation seeds 200-204 (``common.EVAL_SEEDS``), never tuned on.
-   * A2C is a ``minirl.sweep`` over the seeds (``benchmarks/sweep_report.py``; each
-     seed an ordinary run directory, a rerun continues), evaluated greedily every
-     budget/10 steps over 10 episodes; the final return is the last evaluation.
-   * A3C runs seed after seed in this process (``minirl.train``), its final return 20
-     fresh greedy episodes (``common.summarize``): its workers evaluate at the ends of
-     episodes, so no evaluation falls on the last step, and a sweep's summary (which
-     reads the evaluation at the last step) cannot read its runs. Its evaluations are
-     every ``--eval-every`` steps.
+   * A2C and A3C are each a ``minirl.sweep`` over the seeds
+     (``benchmarks/sweep_report.py``; each seed an ordinary run directory, a rerun
+     continues), evaluated greedily every budget/10 steps over 10 episodes; the final
+     return is the last evaluation (A3C's at its last step too: its run ends there
+     after its workers' last reported episode).
    If stable-baselines3 is importable, its A2C with the rl-zoo CartPole settings
    (8 envs, ent_coef 0, 500k steps) runs seed after seed in this process: the time to
    its first solving evaluation, and the time its 500k steps of training take
@@ -28,10 +25,10 @@ Run it on an otherwise idle machine: every number here is a wall-clock time.
 
     python benchmarks/bench_parallel.py --parts speed --workers 1 2 4 --speed-steps 40000
 
-The results data for A2C (``--name``; the pages are generated from it), and A3C:
+The results data (``--name``; the pages are generated from it):
 
     python benchmarks/bench_parallel.py --parts a2c --name a2c-cartpole
-    python benchmarks/bench_parallel.py --parts a3c --eval-every 20000
+    python benchmarks/bench_parallel.py --parts a3c --seeds 200-202 --name a3c-cartpole
 """
 import argparse
 import json
@@ -42,8 +39,6 @@ import time
 
 import minirl
 import sweep_report
-from common import seed_line, summarize
-from minirl.cli import parse_set
 from minirl.sweep import parse_seeds
 
 ENV = "CartPole-v1"
@@ -83,19 +78,13 @@ def a2c_solve(budget, args, argv):
              "final_eval": r["final"], "best": r["best"]} for r in runs]
 
 
-def a3c_solve(seed, budget, eval_every, hparams):
-    """One A3C run (not a sweep: no evaluation of it falls on the last step), its final
-    return 20 fresh greedy episodes, the time to the first solve prorated by steps."""
-    started = time.perf_counter()
-    result = minirl.train("a3c", ENV, budget, seed=seed, eval_every=eval_every,
-                          eval_episodes=EVAL_EPISODES, plot=False, **hparams)
-    seconds = time.perf_counter() - started
-    row = summarize(result, ENV, seed, SOLVED)
-    print("  " + seed_line("a3c", row), flush=True)
-    last = result.evaluations[-1][0] if result.evaluations else budget
-    return {"solved": row["solved_step"] is not None, "steps": row["solved_step"] or budget,
-            "seconds": seconds * (row["solved_step"] or last) / max(last, 1),
-            "final_eval": row["final"], "best": row["best"]}
+def a3c_solve(budget, args, argv):
+    """A sweep of A3C over the seeds, as ``a2c_solve`` (its workers' run ends at its last
+    step with its closing evaluation, which the sweep's summary reads)."""
+    runs = sweep_report.run("a3c", ENV, budget, args, SOLVED, "bench_parallel.py", argv)
+    return [{"solved": r["solved_step"] is not None, "steps": r["solved_step"] or budget,
+             "seconds": r["seconds"] * (r["solved_step"] or budget) / budget,
+             "final_eval": r["final"], "best": r["best"]} for r in runs]
 
 
 def sb3_solve(seed, budget, eval_every, torch_threads):
@@ -172,8 +161,8 @@ def main(argv=None):
     sweep_report.add_arguments(parser, workers_flag="--sweep-workers")
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
-    if args.name and args.parts != ["a2c"]:
-        raise SystemExit("--name writes A2C's data: give --parts a2c")
+    if args.name and args.parts not in (["a2c"], ["a3c"]):
+        raise SystemExit("--name writes one algorithm's data: give --parts a2c or --parts a3c")
     results = {"args": vars(args), "cpus": os.cpu_count(), "load": os.getloadavg()}
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
 
@@ -208,9 +197,7 @@ def main(argv=None):
         results["a2c"] = runs = a2c_solve(args.a2c_steps, args, argv)
         rows.append(summary(f"minirl A2C{settings}", runs))
     if "a3c" in args.parts:
-        runs = [a3c_solve(seed, args.a3c_steps, args.eval_every, parse_set(args.set))
-                for seed in parse_seeds(args.seeds)]
-        results["a3c"] = runs
+        results["a3c"] = runs = a3c_solve(args.a3c_steps, args, argv)
         rows.append(summary(f"minirl A3C{settings}", runs))
     if "sb3" in args.parts:
         try:
@@ -231,8 +218,8 @@ def main(argv=None):
                         f"at the end | {statistics.median(train):.1f} | "
                         f"{min(train):.1f}-{max(train):.1f} | {args.sb3_steps:,} |")
     if rows:
-        print(f"\nTime to solve {ENV} (greedy mean >= {SOLVED:.0f}: A2C over "
-              f"{sweep_report.EVAL_EPISODES} episodes every budget/10 steps, A3C and sb3 "
+        print(f"\nTime to solve {ENV} (greedy mean >= {SOLVED:.0f}: A2C and A3C over "
+              f"{sweep_report.EVAL_EPISODES} episodes every budget/10 steps, sb3 "
               f"over {EVAL_EPISODES} every {args.eval_every:,} steps)\n")
         print("| run | final >= 475 (finals) | solved once | median s | range s | "
               "median steps |\n|---|---|---|---|---|---|")

@@ -750,6 +750,12 @@ CATALOGUE = [
            "        if terminated:\n            state.finish_episode()",
            ("tests/test_loop_records.py",), "the one-env loop does not end an episode at "
            "truncation"),
+    Mutant("minirl/loop.py", "if reached >= budget > state.step and run.signals.requested is None:",
+           "if False:", ("tests/test_a3c.py",),
+           "an A3C run ends at its last finished episode, without its closing evaluation"),
+    Mutant("minirl/loop.py", "advanced, state.step = budget - state.step, budget",
+           "advanced, state.step = 0, budget", ("tests/test_a3c.py",),
+           "an A3C run's last steps counted for no evaluation"),
     Mutant("minirl/train.py", "env.step(agent.act(obs, explore=False))",
            "env.step(agent.act(obs))", ("tests/test_loop_records.py",),
            "evaluation explores"),

@@ -82,5 +82,12 @@ def workers(agent, run):
         state.finish_episode()
         return run.after_step(advanced, None)
 
-    agent.train_parallel(run.env_id, run.settings.steps, state.step, run.settings.seed,
-                         run.uninterruptible(on_episode))
+    reached = agent.train_parallel(run.env_id, run.settings.steps, state.step,
+                                   run.settings.seed, run.uninterruptible(on_episode))
+    # The workers report finished episodes only; the steps of the episodes they were in
+    # when the budget ran out count too. A run that used its whole budget ends at its
+    # last step, so its closing evaluation lands there, as in the other two loops.
+    budget = run.settings.steps
+    if reached >= budget > state.step and run.signals.requested is None:
+        advanced, state.step = budget - state.step, budget
+        run.after_step(advanced, None)

@@ -527,6 +527,21 @@ def format_table(rows):
                      for line in [header, *lines])
 
 
+def evaluation_table(runs):
+    """(steps, {step: [each run's greedy return there]}) for a learning curve over seeds.
+
+    Runs evaluate on one schedule, but A3C's fall at the first episode end after each
+    due step, a little apart in every run: when all runs have as many evaluations, the
+    k-th of each are taken together, at the median of their steps."""
+    import numpy as np
+    if len({len(r["evaluations"]) for r in runs}) == 1:
+        columns = list(zip(*[r["evaluations"] for r in runs]))  # k-th evaluation of each
+        steps = [int(np.median([s for s, _ in column])) for column in columns]
+        return steps, {s: [m for _, m in column] for s, column in zip(steps, columns)}
+    steps = sorted({s for r in runs for s, _ in r["evaluations"]})
+    return steps, {s: [m for r in runs for t, m in r["evaluations"] if t == s] for s in steps}
+
+
 def plot_summary(groups, path, reps=500):
     """Left: the greedy return over training, per configuration the IQM over seeds with
     its 95% bootstrap band (every band within the returns observed). Right: the
@@ -549,8 +564,7 @@ def plot_summary(groups, path, reps=500):
     taus = np.linspace(low, high, 400)
     for i, (config, runs) in enumerate(groups.items()):
         color = f"C{i % 10}"
-        steps = sorted({s for r in runs for s, _ in r["evaluations"]})
-        table = {s: [m for r in runs for t, m in r["evaluations"] if t == s] for s in steps}
+        steps, table = evaluation_table(runs)
         centre = [iqm(table[s]) for s in steps]
         bands = np.array([stratified_bootstrap_ci(table[s], iqm, reps=reps) for s in steps])
         text = f"{config} ({len(runs)} seeds)"

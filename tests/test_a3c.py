@@ -296,3 +296,23 @@ def test_shutdown_drains_a_queue_left_halfway_through_a_message():
     assert not reader.poll(0.0)  # every byte is gone
     messages.close()
     _drain(messages)  # a closed queue: nothing to do, no error
+
+
+def test_a_run_that_used_its_budget_ends_at_its_last_step_with_its_closing_evaluation(
+        tmp_path):
+    """The workers report finished episodes only; on an env whose episodes never end they
+    report none. The run still ends at step ``steps``, its closing evaluation logged
+    there (what a sweep's summary reads as the run's final greedy return), as the other
+    loops do."""
+    from minirl.sweep import checkpoint_step, read_run
+    out = tmp_path / "run"
+    from minirl.train import EpisodeCut
+    with pytest.warns(EpisodeCut):  # the greedy evaluation episode is cut, and says so
+        result = minirl.train("a3c", "fault_envs:Endless-v0", 3000, seed=0, out=str(out),
+                              eval_every=1000, eval_episodes=1, workers=2, plot=False)
+    assert result.records == []  # no episode ever finished
+    assert [step for step, *_ in result.evaluations] == [3000]
+    assert checkpoint_step(str(out)) >= 3000  # the global step the workers reached
+    run = read_run(str(out))
+    assert run is not None and run["final"] == result.evaluations[-1][1] == 10_000.0
+    assert_cleaned_up()

@@ -399,3 +399,14 @@ def test_a_table_region_links_each_row_to_its_page():
     (block,) = tables_in(text)
     assert block.count("(docs/results/dqn-cartpole-lr.md)") == len(rows)
     assert "```" not in text  # the table alone: the commands are on the pages
+
+
+def test_a_learning_curve_takes_each_runs_kth_evaluation_together():
+    """A3C's evaluations fall a little apart in every run: the k-th of each are one point
+    of the curve, at the median of their steps; runs on one schedule keep their steps."""
+    from minirl.sweep import evaluation_table
+    runs = [{"evaluations": [(10, 1.0), (20, 2.0)]}, {"evaluations": [(12, 3.0), (21, 4.0)]},
+            {"evaluations": [(11, 5.0), (25, 6.0)]}]
+    assert evaluation_table(runs) == ([11, 21], {11: [1.0, 3.0, 5.0], 21: [2.0, 4.0, 6.0]})
+    uneven = [{"evaluations": [(10, 1.0)]}, {"evaluations": [(10, 2.0), (20, 3.0)]}]
+    assert evaluation_table(uneven) == ([10, 20], {10: [1.0, 2.0], 20: [3.0]})
