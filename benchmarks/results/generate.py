@@ -188,7 +188,9 @@ MINATAR_COMMANDS = [
     "python benchmarks/bench_minatar.py --impl torch  --game Breakout --seed 0 --frames 150000",
     "python benchmarks/bench_minatar.py --impl random --game Breakout",
     "python benchmarks/bench_minatar.py --impl minirl --game SpaceInvaders --seed 0 --frames 150000",
-    "python benchmarks/bench_minatar.py --impl torch  --game SpaceInvaders --seed 0 --frames 150000"]
+    "python benchmarks/bench_minatar.py --impl torch  --game SpaceInvaders --seed 0 --frames 150000",
+    "python benchmarks/bench_minatar.py --impl minirl --game Freeway --seed 0 --frames 150000",
+    "python benchmarks/bench_minatar.py --impl torch  --game Freeway --seed 0 --frames 150000"]
 
 
 def minatar_table(rows):
