@@ -37,3 +37,13 @@ def test_elementwise_derivatives_in_closed_form():
         v = Variable(inputs.copy())
         F.sum(f(v)).backward()
         np.testing.assert_allclose(v.grad, derivative, rtol=1e-12)
+
+
+def test_mean_over_an_axis_divides_by_that_axis_length_only():
+    """mean(x, axis=1) of a (2, 3) array: each row's sum over 3, and a gradient of 1/3 to
+    every element (not 1/6: the count is the elements reduced, not all of them)."""
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    y = F.mean(x, axis=1)
+    np.testing.assert_array_equal(y.data, [1.0, 4.0])
+    F.sum(y).backward()
+    np.testing.assert_allclose(x.grad, np.full((2, 3), 1 / 3), rtol=0, atol=1e-15)
